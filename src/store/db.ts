@@ -1,0 +1,77 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AppError } from '../core/errors.ts';
+import { MIGRATIONS, type Migration } from './migrations/index.ts';
+
+/** The default store file, relative to the working directory. */
+export const DEFAULT_DB_PATH = 'data/liqcal.db';
+
+/** An open liqcal store: one SQLite file in WAL mode, migrated to the latest schema. */
+export interface Store {
+  readonly path: string;
+  readonly db: Database.Database;
+  /** Runs `fn` in one IMMEDIATE transaction: all of it is written, or none. */
+  tx<T>(fn: () => T): T;
+  close(): void;
+}
+
+/** Options for {@link openStore}. */
+export interface OpenStoreOptions {
+  /** Open without writing (no migrations; fails if the file does not exist). */
+  readonly readonly?: boolean;
+  /** How long to wait for another writer's lock, in ms. */
+  readonly busyTimeoutMs?: number;
+  /** Migrations to apply (tests may pass a prefix). */
+  readonly migrations?: readonly Migration[];
+}
+
+/**
+ * Opens (creating if needed) the store at `path`, switches it to WAL, and applies pending migrations.
+ * WAL lets readers (CLI, updaters) read while one writer writes; `synchronous=NORMAL` keeps every
+ * committed transaction after a process crash.
+ */
+export function openStore(path: string = DEFAULT_DB_PATH, opts: OpenStoreOptions = {}): Store {
+  let db: Database.Database;
+  try {
+    if (!opts.readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (e) {
+    throw new AppError('io', `Cannot open the store at ${path}: ${(e as Error).message}. Check the --db path and its permissions.`, { context: { path }, cause: e });
+  }
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
+  if (!opts.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, opts.migrations ?? MIGRATIONS, path);
+  } else {
+    const v = schemaVersion(db);
+    if (v === 0) throw new AppError('io', `${path} is not a liqcal store (no schema). Create one with \`liqcal ingest\` or \`liqcal import-csv\`.`, { context: { path } });
+  }
+  const tx = <T>(fn: () => T): T => db.transaction(fn).immediate();
+  return { path, db, tx, close: () => db.close() };
+}
+
+function schemaVersion(db: Database.Database): number {
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!has) return 0;
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+function migrate(db: Database.Database, migrations: readonly Migration[], path: string): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+  const current = schemaVersion(db);
+  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  if (current > latest) {
+    throw new AppError('io', `The store at ${path} has schema version ${current}, newer than this liqcal (${latest}). Upgrade liqcal.`, { context: { path, current, latest } });
+  }
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    }).immediate();
+  }
+}

@@ -1,0 +1,193 @@
+import type Database from 'better-sqlite3';
+import type { Bar, DataKind, FundingRow, ImpliedVolRow, OpenInterestRow, RowOf } from '../ingest/types.ts';
+import { rowTime } from '../ingest/types.ts';
+import type { Store } from './db.ts';
+
+/** Identifies one stored series. For funding, `interval` is ignored (funding events are irregular). */
+export interface SeriesKey {
+  readonly venue: string;
+  readonly symbol: string;
+  readonly interval: string;
+}
+
+/** Interval value stored for funding series, whose events have no bar interval. */
+export const FUNDING_INTERVAL = 'event';
+
+/** Bars as columns: each array has one entry per bar, ascending by open time. Missing optional fields are NaN. */
+export interface BarColumns {
+  readonly openTimeMs: Float64Array;
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  readonly volume: Float64Array;
+  readonly quoteVolume: Float64Array;
+  readonly trades: Float64Array;
+  readonly takerBuyBaseVolume: Float64Array;
+}
+
+/** One series as listed by {@link MarketData.listSeries}. */
+export interface SeriesSummary extends SeriesKey {
+  readonly kind: DataKind;
+  readonly rows: number;
+  readonly firstMs: number;
+  readonly lastMs: number;
+}
+
+interface KindSql {
+  readonly table: string;
+  readonly timeCol: string;
+  readonly hasInterval: boolean;
+  readonly cols: readonly string[];
+  readonly toParams: (r: never) => readonly (number | null)[];
+  readonly fromRow: (r: Record<string, number | null>) => unknown;
+}
+
+const u = (x: number | null): number | undefined => (x === null ? undefined : x);
+const n = (x: number | undefined): number | null => (x === undefined ? null : x);
+
+const KINDS: Readonly<Record<DataKind, KindSql>> = {
+  bars: {
+    table: 'bars',
+    timeCol: 'open_time_ms',
+    hasInterval: true,
+    cols: ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades', 'taker_buy_base_volume'],
+    toParams: (b: Bar) => [b.openTimeMs, b.open, b.high, b.low, b.close, b.volume, n(b.quoteVolume), n(b.trades), n(b.takerBuyBaseVolume)],
+    fromRow: (r): Bar => ({
+      openTimeMs: r.open_time_ms!, open: r.open!, high: r.high!, low: r.low!, close: r.close!, volume: r.volume!,
+      quoteVolume: u(r.quote_volume!), trades: u(r.trades!), takerBuyBaseVolume: u(r.taker_buy_base_volume!),
+    }),
+  },
+  funding: {
+    table: 'funding_rates',
+    timeCol: 'funding_time_ms',
+    hasInterval: false,
+    cols: ['rate', 'mark_price'],
+    toParams: (f: FundingRow) => [f.fundingTimeMs, f.rate, n(f.markPrice)],
+    fromRow: (r): FundingRow => ({ fundingTimeMs: r.funding_time_ms!, rate: r.rate!, markPrice: u(r.mark_price!) }),
+  },
+  openInterest: {
+    table: 'open_interest',
+    timeCol: 'time_ms',
+    hasInterval: true,
+    cols: ['open_interest', 'open_interest_value'],
+    toParams: (o: OpenInterestRow) => [o.timeMs, o.openInterest, n(o.openInterestValue)],
+    fromRow: (r): OpenInterestRow => ({ timeMs: r.time_ms!, openInterest: r.open_interest!, openInterestValue: u(r.open_interest_value!) }),
+  },
+  impliedVol: {
+    table: 'implied_vol',
+    timeCol: 'time_ms',
+    hasInterval: true,
+    cols: ['open', 'high', 'low', 'close'],
+    toParams: (v: ImpliedVolRow) => [v.timeMs, n(v.open), n(v.high), n(v.low), v.close],
+    fromRow: (r): ImpliedVolRow => ({ timeMs: r.time_ms!, open: u(r.open!), high: u(r.high!), low: u(r.low!), close: r.close! }),
+  },
+};
+
+/** The stored interval of a series of `kind` (funding has none). */
+export function storedInterval(kind: DataKind, interval: string): string {
+  return KINDS[kind].hasInterval ? interval : FUNDING_INTERVAL;
+}
+
+/**
+ * Market-data repository over a store: idempotent upserts of validated pages with their watermark
+ * in one transaction, and columnar reads for the numeric core.
+ */
+export class MarketData {
+  private readonly upserts = new Map<DataKind, Database.Statement>();
+  private readonly setWatermark: Database.Statement;
+  private readonly getWatermarkStmt: Database.Statement;
+
+  constructor(readonly store: Store) {
+    const db = store.db;
+    for (const kind of Object.keys(KINDS) as DataKind[]) {
+      const k = KINDS[kind];
+      const keyCols = ['venue', 'symbol', ...(k.hasInterval ? ['interval'] : []), k.timeCol];
+      const all = [...keyCols, ...k.cols];
+      const sql = `INSERT INTO ${k.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})
+        ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${k.cols.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+      this.upserts.set(kind, db.prepare(sql));
+    }
+    this.setWatermark = db.prepare(`INSERT INTO watermarks (kind, venue, symbol, interval, last_time_ms, updated_at_ms, source) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (kind, venue, symbol, interval) DO UPDATE SET last_time_ms = MAX(last_time_ms, excluded.last_time_ms), updated_at_ms = excluded.updated_at_ms, source = excluded.source`);
+    this.getWatermarkStmt = db.prepare('SELECT last_time_ms AS t FROM watermarks WHERE kind = ? AND venue = ? AND symbol = ? AND interval = ?');
+  }
+
+  /** Upserts rows without touching the watermark; call inside {@link Store.tx} to group batches. Returns rows written. */
+  upsertRows<K extends DataKind>(kind: K, key: SeriesKey, rows: readonly RowOf<K>[]): number {
+    const stmt = this.upserts.get(kind)!;
+    const k = KINDS[kind];
+    const prefix: (string | number | null)[] = k.hasInterval ? [key.venue, key.symbol, key.interval] : [key.venue, key.symbol];
+    for (const r of rows) stmt.run(...prefix, ...k.toParams(r as never));
+    return rows.length;
+  }
+
+  /**
+   * Writes one page and advances the watermark to its last time, in a single transaction: after a
+   * crash either the whole page and its watermark are there, or neither is.
+   */
+  writePage<K extends DataKind>(kind: K, key: SeriesKey, rows: readonly RowOf<K>[], opts: { source?: string; nowMs?: number } = {}): number {
+    if (rows.length === 0) return 0;
+    return this.store.tx(() => {
+      const written = this.upsertRows(kind, key, rows);
+      const last = rowTime(kind, rows[rows.length - 1]!);
+      this.setWatermark.run(kind, key.venue, key.symbol, storedInterval(kind, key.interval), last, opts.nowMs ?? Date.now(), opts.source ?? null);
+      return written;
+    });
+  }
+
+  /** The last stored time of a series (its watermark), or undefined when nothing is stored. */
+  watermark(kind: DataKind, key: SeriesKey): number | undefined {
+    const r = this.getWatermarkStmt.get(kind, key.venue, key.symbol, storedInterval(kind, key.interval)) as { t: number } | undefined;
+    return r?.t;
+  }
+
+  /** Reads rows of a series in `[fromMs, toMs)`, ascending, at most `limit` of them. */
+  readRows<K extends DataKind>(kind: K, key: SeriesKey, range: { fromMs?: number; toMs?: number; limit?: number } = {}): RowOf<K>[] {
+    const k = KINDS[kind];
+    const where = ['venue = ?', 'symbol = ?', ...(k.hasInterval ? ['interval = ?'] : []), `${k.timeCol} >= ?`, `${k.timeCol} < ?`];
+    const params: (string | number)[] = [key.venue, key.symbol, ...(k.hasInterval ? [key.interval] : []), range.fromMs ?? 0, range.toMs ?? Number.MAX_SAFE_INTEGER];
+    const lim = range.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(range.limit))}` : '';
+    const rows = this.store.db.prepare(`SELECT ${k.timeCol}, ${k.cols.join(', ')} FROM ${k.table} WHERE ${where.join(' AND ')} ORDER BY ${k.timeCol}${lim}`).all(...params) as Record<string, number | null>[];
+    return rows.map((r) => k.fromRow(r) as RowOf<K>);
+  }
+
+  /** Reads bars of a series in `[fromMs, toMs)` as Float64Array columns (missing optional fields are NaN). */
+  readBarColumns(key: SeriesKey, range: { fromMs?: number; toMs?: number } = {}): BarColumns {
+    const stmt = this.store.db.prepare(`SELECT open_time_ms, open, high, low, close, volume, quote_volume, trades, taker_buy_base_volume FROM bars
+      WHERE venue = ? AND symbol = ? AND interval = ? AND open_time_ms >= ? AND open_time_ms < ? ORDER BY open_time_ms`).raw(true);
+    const rows = stmt.all(key.venue, key.symbol, key.interval, range.fromMs ?? 0, range.toMs ?? Number.MAX_SAFE_INTEGER) as (number | null)[][];
+    const len = rows.length;
+    const cols = Array.from({ length: 9 }, () => new Float64Array(len));
+    for (let i = 0; i < len; i++) {
+      const r = rows[i]!;
+      for (let c = 0; c < 9; c++) cols[c]![i] = r[c] ?? Number.NaN;
+    }
+    const [openTimeMs, open, high, low, close, volume, quoteVolume, trades, takerBuyBaseVolume] = cols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    return { openTimeMs, open, high, low, close, volume, quoteVolume, trades, takerBuyBaseVolume };
+  }
+
+  /** Open times of a series' stored rows, ascending (for gap and staleness checks). */
+  readTimes(kind: DataKind, key: SeriesKey): Float64Array {
+    const k = KINDS[kind];
+    const where = ['venue = ?', 'symbol = ?', ...(k.hasInterval ? ['interval = ?'] : [])];
+    const params = [key.venue, key.symbol, ...(k.hasInterval ? [key.interval] : [])];
+    const rows = this.store.db.prepare(`SELECT ${k.timeCol} FROM ${k.table} WHERE ${where.join(' AND ')} ORDER BY ${k.timeCol}`).raw(true).all(...params) as number[][];
+    const out = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = rows[i]![0]!;
+    return out;
+  }
+
+  /** Every stored series with its row count and time range, ordered by kind, venue, symbol, interval. */
+  listSeries(): SeriesSummary[] {
+    const out: SeriesSummary[] = [];
+    for (const kind of Object.keys(KINDS) as DataKind[]) {
+      const k = KINDS[kind];
+      const iv = k.hasInterval ? 'interval' : `'${FUNDING_INTERVAL}'`;
+      const rows = this.store.db.prepare(`SELECT venue, symbol, ${iv} AS interval, COUNT(*) AS n, MIN(${k.timeCol}) AS first, MAX(${k.timeCol}) AS last
+        FROM ${k.table} GROUP BY venue, symbol${k.hasInterval ? ', interval' : ''} ORDER BY venue, symbol, interval`).all() as { venue: string; symbol: string; interval: string; n: number; first: number; last: number }[];
+      for (const r of rows) out.push({ kind, venue: r.venue, symbol: r.symbol, interval: r.interval, rows: r.n, firstMs: r.first, lastMs: r.last });
+    }
+    return out;
+  }
+}
