@@ -178,6 +178,15 @@ export class MarketData {
     return out;
   }
 
+  /** First and last stored time of a series within `[fromMs, toMs)`. */
+  readTimesInRange(kind: DataKind, key: SeriesKey, fromMs: number, toMs: number): { first: number | undefined; last: number | undefined } {
+    const k = KINDS[kind];
+    const where = ['venue = ?', 'symbol = ?', ...(k.hasInterval ? ['interval = ?'] : []), `${k.timeCol} >= ?`, `${k.timeCol} < ?`];
+    const params = [key.venue, key.symbol, ...(k.hasInterval ? [key.interval] : []), fromMs, toMs];
+    const r = this.store.db.prepare(`SELECT MIN(${k.timeCol}) AS first, MAX(${k.timeCol}) AS last FROM ${k.table} WHERE ${where.join(' AND ')}`).get(...params) as { first: number | null; last: number | null };
+    return { first: r.first ?? undefined, last: r.last ?? undefined };
+  }
+
   /** Every stored series with its row count and time range, ordered by kind, venue, symbol, interval. */
   listSeries(): SeriesSummary[] {
     const out: SeriesSummary[] = [];

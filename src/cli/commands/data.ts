@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { AppError } from '../../core/errors.ts';
+import { iso, parseInstant, systemClock } from '../../core/time.ts';
+import { referencePriceFromStore } from '../../ingest/aggregate.ts';
+import { dataStatus } from '../../ingest/quality.ts';
+import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
+import { MarketData } from '../../store/market-data.ts';
+import { list, makeOutput, positiveInt, table } from '../output.ts';
+
+/** `liqcal data status|reference`: what the store holds, its quality, and reference prices. */
+export function registerData(program: Command): void {
+  const data = program.command('data').description('Inspect stored market data.');
+  data.command('status')
+    .description('Every stored series: rows, range, gaps, duplicates, OHLC violations and staleness.')
+    .option('--db <path>', 'store file', DEFAULT_DB_PATH)
+    .option('--now <time>', 'judge staleness as of this time (default now)')
+    .option('--json', 'print as JSON: {"series":[{"venue","symbol","interval","bars","first","last","gaps",…}]}')
+    .action((flags: { db: string; now?: string; json?: boolean }) => {
+      const out = makeOutput(flags);
+      const store = openStore(flags.db, { readonly: true });
+      try {
+        const status = dataStatus(new MarketData(store), flags.now ? parseInstant(flags.now, 'now') : systemClock.now());
+        out.result(status, () => status.series.length === 0 ? 'The store holds no market data yet. Run `liqcal ingest` or `liqcal import-csv`.' : table(
+          ['kind', 'venue', 'symbol', 'interval', 'rows', 'first', 'last', 'gaps', 'missing', 'stale'],
+          status.series.map((s) => [s.kind, s.venue, s.symbol, s.interval, s.bars, s.first ?? '-', s.last ?? '-', s.gaps, s.missingBars, s.stale ? 'STALE' : 'ok']),
+        ));
+      } finally {
+        store.close();
+      }
+    });
+  data.command('reference')
+    .description('Multi-venue reference price: median of fresh sources with outliers rejected; says why each excluded source was excluded.')
+    .requiredOption('--sources <list>', 'venue:symbol pairs, e.g. binance-spot:BTCUSDT,okx:BTC-USDT,coinbase:BTC-USD', list)
+    .option('--interval <iv>', 'bar interval to read closes from', '1h')
+    .option('--at <time>', 'as of (default now)')
+    .option('--max-age-s <s>', 'a source older than this is stale', positiveInt('--max-age-s'), 7200)
+    .option('--max-deviation <frac>', 'reject a source this far from the median (fraction)', '0.02')
+    .option('--db <path>', 'store file', DEFAULT_DB_PATH)
+    .option('--json', 'print as JSON')
+    .action((flags: { sources: string[]; interval: string; at?: string; maxAgeS: number; maxDeviation: string; db: string; json?: boolean }) => {
+      const out = makeOutput(flags);
+      const sources = flags.sources.map((s) => {
+        const i = s.indexOf(':');
+        if (i <= 0) throw new AppError('config', `--sources entry "${s}" is not venue:symbol.`);
+        return { venue: s.slice(0, i), symbol: s.slice(i + 1), interval: flags.interval };
+      });
+      const maxDeviation = Number(flags.maxDeviation);
+      if (!(maxDeviation > 0)) throw new AppError('config', `--max-deviation must be a positive fraction, not "${flags.maxDeviation}".`);
+      const atMs = flags.at ? parseInstant(flags.at, 'at') : systemClock.now();
+      const store = openStore(flags.db, { readonly: true });
+      try {
+        const r = referencePriceFromStore(new MarketData(store), { sources, atMs, maxAgeMs: flags.maxAgeS * 1000, maxDeviation });
+        out.result({ at: iso(atMs), ...r }, () => `${r.ok ? `reference ${r.price}` : 'no reference price'} from ${r.used.join(', ') || 'no source'}${r.excluded.map((x) => `\n  excluded ${x.source}: ${x.detail}`).join('')}`);
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { AppError, EXIT_CODES } from '../../core/errors.ts';
+import { floorToInterval, intervalMs, iso, parseInstant, parseInterval, systemClock, type EpochMs } from '../../core/time.ts';
+import type { BackfillJob } from '../../ingest/backfill.ts';
+import { ingestMany } from '../../ingest/ingest-many.ts';
+import { createSource } from '../../ingest/source.ts';
+import { DATA_KINDS, type DataKind } from '../../ingest/types.ts';
+import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
+import { MarketData } from '../../store/market-data.ts';
+import { RunLedger } from '../../store/runs.ts';
+import { list, makeOutput, positiveInt, table } from '../output.ts';
+
+interface IngestFlags {
+  db: string; venue: string; baseUrl?: string; symbols: string[]; interval: string; from?: string; to?: string;
+  kinds: string[]; storeVenue?: string; maxRps?: number; concurrency: number; json?: boolean; quiet?: boolean;
+}
+
+/** `liqcal ingest`: backfill bars (and funding, open interest, implied vol) from a venue's public API into the store. */
+export function registerIngest(program: Command): void {
+  program.command('ingest')
+    .description('Backfill market data from a venue (or a replay/simulator server) into the store; resumes after the stored data.')
+    .requiredOption('--venue <id>', 'binance-spot | binance-usdm | bybit | okx | deribit | coinbase | hyperliquid')
+    .requiredOption('--symbols <list>', "venue symbols, comma-separated (BTCUSDT; BTC-USDT-SWAP on OKX; BTC-PERPETUAL or BTC for Deribit IV; BTC on Hyperliquid)", list)
+    .option('--db <path>', 'store file', DEFAULT_DB_PATH)
+    .option('--base-url <url>', "override the venue's public URL (e.g. a `liqcal serve-venue` server)")
+    .option('--interval <iv>', 'bar interval', '1h')
+    .option('--from <time>', 'start (ISO UTC or epoch ms); default 30 days before --to')
+    .option('--to <time>', 'end, exclusive (ISO UTC or epoch ms); default now')
+    .option('--kinds <list>', `data kinds: ${DATA_KINDS.join(', ')}`, list, ['bars'])
+    .option('--store-venue <name>', 'store rows under this venue name instead of --venue (e.g. "sim" for simulated data)')
+    .option('--max-rps <n>', 'client-side requests per second (default: the venue budget on its public URL, unlimited on loopback)', positiveInt('--max-rps'))
+    .option('--concurrency <n>', 'series fetched at once', positiveInt('--concurrency'), 2)
+    .option('--json', 'print the result as JSON')
+    .option('--quiet', 'no progress lines')
+    .addHelpText('after', `
+Examples:
+  $ liqcal ingest --venue binance-spot --symbols BTCUSDT,ETHUSDT --interval 1h --from 2024-01-01 --to 2024-02-01
+  $ liqcal ingest --venue binance-usdm --symbols BTCUSDT --kinds bars,funding,openInterest --from 2025-10-01
+  $ liqcal ingest --venue binance-spot --base-url http://127.0.0.1:8787 --symbols BTCUSDT --from 2022-01-01 --to 2025-11-01`)
+    .action(async (flags: IngestFlags) => {
+      const out = makeOutput(flags);
+      const interval = parseInterval(flags.interval);
+      const kinds = flags.kinds.map((k) => {
+        if (!(DATA_KINDS as readonly string[]).includes(k)) throw new AppError('config', `Unknown data kind "${k}" in --kinds: use ${DATA_KINDS.join(', ')}.`);
+        return k as DataKind;
+      });
+      const toMs = flags.to ? parseInstant(flags.to, 'to') : floorToInterval(systemClock.now(), interval);
+      const fromMs = flags.from ? parseInstant(flags.from, 'from') : ((toMs - 30 * 86_400_000) as EpochMs);
+      const source = createSource(flags.venue, { ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}), ...(flags.maxRps !== undefined ? { requestsPerSecond: flags.maxRps } : {}) });
+      const jobs: BackfillJob[] = flags.symbols.flatMap((symbol) => kinds.map((kind) => ({ kind, symbol, interval, fromMs, toMs, ...(flags.storeVenue ? { storeVenue: flags.storeVenue } : {}) })));
+      const store = openStore(flags.db);
+      try {
+        const ledger = new RunLedger(store);
+        const runId = ledger.start({ kind: 'ingest', config: { ...flags, fromMs, toMs } });
+        out.info(`ingest ${flags.venue}${flags.baseUrl ? ` via ${flags.baseUrl}` : ''}: ${jobs.length} series, ${iso(fromMs)} → ${iso(toMs)} (${Math.round((toMs - fromMs) / intervalMs(interval))} ${interval} bars each)`);
+        const outcome = await ingestMany(source, new MarketData(store), jobs, {
+          concurrency: flags.concurrency,
+          onDone: (r) => out.info(`  ${r.symbol} ${r.kind}: ${r.rows} rows${r.resumedFromMs > fromMs ? ` (resumed at ${iso(r.resumedFromMs)})` : ''}`),
+        });
+        for (const f of outcome.failures) out.info(`  ${f.job.symbol} ${f.job.kind}: FAILED — ${f.error.message}`);
+        const summary = {
+          runId, venue: flags.venue, storeVenue: flags.storeVenue ?? flags.venue, interval, from: iso(fromMs), to: iso(toMs),
+          rows: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs), rowsPerSecond: Math.round(outcome.rows / Math.max(outcome.elapsedMs / 1000, 1e-9)),
+          series: outcome.results.map((r) => ({ ...r, first: r.firstMs === undefined ? null : iso(r.firstMs), last: r.lastMs === undefined ? null : iso(r.lastMs) })),
+          failures: outcome.failures.map((f) => ({ symbol: f.job.symbol, kind: f.job.kind, error: f.error.toJSON() })),
+        };
+        ledger.finish(runId, { status: outcome.failures.length ? 'failed' : 'succeeded', stats: summary, ...(outcome.failures.length ? { error: outcome.failures.map((f) => f.error.message).join(' | ') } : {}) });
+        out.result(summary, () => table(['series', 'kind', 'rows', 'first', 'last'], outcome.results.map((r) => [r.symbol, r.kind, r.rows, r.firstMs === undefined ? '-' : iso(r.firstMs), r.lastMs === undefined ? '-' : iso(r.lastMs)])) + `\n${outcome.rows} rows in ${(outcome.elapsedMs / 1000).toFixed(1)} s`);
+        if (outcome.failures.length) {
+          process.stderr.write(`liqcal: ${outcome.failures.length} of ${jobs.length} series failed; the rest were stored. Rerun to resume.\n`);
+          process.exitCode = EXIT_CODES[outcome.failures[0]!.error.kind];
+        }
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_CODES } from '../core/errors.ts';
+import { registerData } from './commands/data.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerImportCsv } from './commands/import-csv.ts';
+import { registerIngest } from './commands/ingest.ts';
+import { registerRuns } from './commands/runs.ts';
+import { registerServeVenue } from './commands/serve-venue.ts';
+import { reportError } from './output.ts';
+
+/** Builds the `liqcal` command tree. Commands are thin: they parse options and call the library. */
+export function buildProgram(): Command {
+  const program = new Command('liqcal')
+    .description('Calibrates liquidation engines: market data → volatility forecasts → anticipatory margin parameters.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerDemo(program);
+  registerIngest(program);
+  registerImportCsv(program);
+  registerServeVenue(program);
+  registerData(program);
+  registerRuns(program);
+  program.addHelpText('after', `
+Examples:
+  $ liqcal demo                                    # simulated venue on loopback → store → data status
+  $ liqcal import-csv --db data/liqcal.db --venue binance-spot --symbol BTCUSDT --interval 1h ../shared/data/market/binance-spot__finom-static-klines/BTCUSDT/1h/*.csv
+  $ liqcal ingest --venue binance-usdm --symbols BTCUSDT,ETHUSDT --interval 1h --from 2025-01-01 --kinds bars,funding
+  $ liqcal data status --json
+
+Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 bad request/symbol, 5 schema/bad response, 6 data quality,
+            7 network/rate limit/unavailable (after retries), 8 not supported, 9 I/O.`);
+  return program;
+}
+
+/** Runs the CLI on `argv`; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    // A command that finished but with partial failures sets process.exitCode itself.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_CODES.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : EXIT_CODES.usage;
+    }
+    return reportError(e, argv.includes('--json'));
+  }
+}

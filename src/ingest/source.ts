@@ -1,0 +1,58 @@
+import { AppError } from '../core/errors.ts';
+import type { HttpOptions } from './http.ts';
+import { VENUE_IDS, type MarketDataSource, type VenueId } from './types.ts';
+import { BINANCE_SPOT_URL, BINANCE_USDM_URL, createBinanceSource } from './venues/binance/client.ts';
+
+/** Options every venue factory accepts. */
+export interface SourceOptions {
+  /** Override the venue's public URL (a replay or simulator server on loopback, a proxy). */
+  readonly baseUrl?: string;
+  /** Client-side requests per second; defaults to the venue's documented budget on its public URL and to unlimited elsewhere. */
+  readonly requestsPerSecond?: number;
+  readonly http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>>;
+}
+
+interface VenueEntry {
+  readonly publicUrl: string;
+  readonly create: (o: { baseUrl?: string; http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> }) => MarketDataSource;
+}
+
+const REGISTRY: Partial<Record<VenueId, VenueEntry>> = {
+  'binance-spot': { publicUrl: BINANCE_SPOT_URL, create: (o) => createBinanceSource({ market: 'spot', ...o }) },
+  'binance-usdm': { publicUrl: BINANCE_USDM_URL, create: (o) => createBinanceSource({ market: 'usdm', ...o }) },
+};
+
+/** True when `url` points at this machine (a replay or simulator server). */
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    const h = new URL(url).hostname;
+    return h === 'localhost' || h === '[::1]' || h === '::1' || /^127\./.test(h);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the market-data source of a venue by id. On a loopback base URL (our own replay or
+ * simulator) the client-side rate limit is lifted unless one is given, since the venue's budget
+ * does not apply there; the server may still answer 429, which is honoured.
+ */
+export function createSource(venue: string, opts: SourceOptions = {}): MarketDataSource {
+  const entry = (VENUE_IDS as readonly string[]).includes(venue) ? REGISTRY[venue as VenueId] : undefined;
+  if (!entry) {
+    throw new AppError('config', `Unknown venue "${venue}": use one of ${Object.keys(REGISTRY).join(', ')}.`, { context: { venue } });
+  }
+  if (opts.baseUrl !== undefined) {
+    try { new URL(opts.baseUrl); } catch { throw new AppError('config', `--base-url "${opts.baseUrl}" is not a URL; give one such as http://127.0.0.1:8787.`, { context: { baseUrl: opts.baseUrl } }); }
+  }
+  const baseUrl = opts.baseUrl ?? entry.publicUrl;
+  const http: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> = { ...opts.http };
+  if (opts.requestsPerSecond !== undefined) http.requestsPerSecond = opts.requestsPerSecond;
+  else if (isLoopbackUrl(baseUrl)) http.requestsPerSecond = 0;
+  return entry.create({ baseUrl, http });
+}
+
+/** Venue ids with a registered adapter. */
+export function registeredVenues(): VenueId[] {
+  return Object.keys(REGISTRY) as VenueId[];
+}
