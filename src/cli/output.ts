@@ -51,3 +51,8 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
+
+/** Peak resident set size of this process so far, in MB (reported by import and ingest for operators and benchmarks). */
+export function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}

@@ -5,7 +5,7 @@ import { importCsv } from '../../ingest/csv.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
-import { makeOutput, table } from '../output.ts';
+import { makeOutput, peakRssMb, table } from '../output.ts';
 
 interface ImportFlags { db: string; venue: string; symbol: string; interval: string; kind?: string; json?: boolean; quiet?: boolean }
 
@@ -38,7 +38,7 @@ Example:
       const runId = ledger.start({ kind: 'import-csv', config: { ...flags, files } });
       try {
         const r = await importCsv({ md: new MarketData(store), venue: flags.venue, symbol: flags.symbol, interval, files, ...(kind ? { kind } : {}) });
-        const summary = { runId, venue: flags.venue, symbol: flags.symbol, interval, ...r, first: r.firstMs === undefined ? null : iso(r.firstMs), last: r.lastMs === undefined ? null : iso(r.lastMs), rowsPerSecond: Math.round(r.rows / Math.max(r.elapsedMs / 1000, 1e-9)) };
+        const summary = { runId, venue: flags.venue, symbol: flags.symbol, interval, ...r, first: r.firstMs === undefined ? null : iso(r.firstMs), last: r.lastMs === undefined ? null : iso(r.lastMs), rowsPerSecond: Math.round(r.rows / Math.max(r.elapsedMs / 1000, 1e-9)), peakRssMb: peakRssMb() };
         ledger.finish(runId, { status: 'succeeded', stats: summary });
         out.result(summary, () => table(['file', 'rows', 'duplicates'], r.files.map((f) => [f.file, f.rows, f.duplicates])) + `\n${r.rows} rows in ${(r.elapsedMs / 1000).toFixed(2)} s (${summary.rowsPerSecond} rows/s)`);
       } catch (e) {

@@ -8,7 +8,7 @@ import { DATA_KINDS, type DataKind } from '../../ingest/types.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
-import { list, makeOutput, positiveInt, table } from '../output.ts';
+import { list, makeOutput, peakRssMb, positiveInt, table } from '../output.ts';
 
 interface IngestFlags {
   db: string; venue: string; baseUrl?: string; symbols: string[]; interval: string; from?: string; to?: string;
@@ -60,7 +60,7 @@ Examples:
         for (const f of outcome.failures) out.info(`  ${f.job.symbol} ${f.job.kind}: FAILED — ${f.error.message}`);
         const summary = {
           runId, venue: flags.venue, storeVenue: flags.storeVenue ?? flags.venue, interval, from: iso(fromMs), to: iso(toMs),
-          rows: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs), rowsPerSecond: Math.round(outcome.rows / Math.max(outcome.elapsedMs / 1000, 1e-9)),
+          rows: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs), rowsPerSecond: Math.round(outcome.rows / Math.max(outcome.elapsedMs / 1000, 1e-9)), peakRssMb: peakRssMb(),
           series: outcome.results.map((r) => ({ ...r, first: r.firstMs === undefined ? null : iso(r.firstMs), last: r.lastMs === undefined ? null : iso(r.lastMs) })),
           failures: outcome.failures.map((f) => ({ symbol: f.job.symbol, kind: f.job.kind, error: f.error.toJSON() })),
         };
