@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.ts';
-import { intervalMs, iso, type EpochMs, type Interval } from '../core/time.ts';
+import { floorToInterval, intervalMs, iso, type EpochMs, type Interval } from '../core/time.ts';
 import type { MarketData, SeriesKey } from '../store/market-data.ts';
 import { checkPage } from './row-checks.ts';
 import type { DataKind, MarketDataSource } from './types.ts';
@@ -58,7 +58,7 @@ export function resumePoint(md: MarketData, kind: DataKind, key: SeriesKey, from
  * ascending, inside the range, after the previous page) and written with its watermark in one
  * transaction, so a crash at any point leaves whole pages only and a rerun resumes after them.
  */
-export async function backfill(source: MarketDataSource, md: MarketData, job: BackfillJob, opts: { onPage?: (p: BackfillProgress) => void; signal?: AbortSignal } = {}): Promise<BackfillResult> {
+export async function backfill(source: MarketDataSource, md: MarketData, job: BackfillJob, opts: { onPage?: (p: BackfillProgress) => void; signal?: AbortSignal; nowMs?: number } = {}): Promise<BackfillResult> {
   if (!source.has[job.kind]) {
     throw new AppError('notSupported', `${source.venue} does not serve ${job.kind}; ask for one of: ${Object.entries(source.has).filter(([, v]) => v).map(([k]) => k).join(', ')}.`, { context: { venue: source.venue, kind: job.kind } });
   }
@@ -70,17 +70,19 @@ export async function backfill(source: MarketDataSource, md: MarketData, job: Ba
   }
   const venue = job.storeVenue ?? source.venue;
   const key: SeriesKey = { venue, symbol: job.symbol, interval: job.interval };
-  const start = resumePoint(md, job.kind, key, job.fromMs, job.toMs);
+  // A bar still forming is never stored: cap the range at the open of the current bar.
+  const toMs = job.kind === 'bars' && opts.nowMs !== undefined ? Math.min(job.toMs, floorToInterval(opts.nowMs, job.interval)) : job.toMs;
+  const start = resumePoint(md, job.kind, key, job.fromMs, toMs);
   let pages = 0;
   let rows = 0;
   let duplicates = 0;
   let firstMs: number | undefined;
   let lastMs: number | undefined;
-  if (start < job.toMs) {
+  if (start < toMs) {
     const where = `${source.venue} ${job.kind}`;
-    for await (const page of source.fetch(job.kind, { symbol: job.symbol, interval: job.interval, fromMs: start as EpochMs, toMs: job.toMs })) {
+    for await (const page of source.fetch(job.kind, { symbol: job.symbol, interval: job.interval, fromMs: start as EpochMs, toMs: toMs as EpochMs })) {
       if (opts.signal?.aborted) throw new AppError('internal', `Backfill of ${venue} ${job.symbol} ${job.kind} was interrupted; rerun to resume after ${lastMs === undefined ? 'the start' : iso(lastMs)}.`);
-      const checked = checkPage(job.kind, page, { where, symbol: job.symbol, fromMs: start, toMs: job.toMs, ...(lastMs !== undefined ? { prevLastMs: lastMs } : {}) });
+      const checked = checkPage(job.kind, page, { where, symbol: job.symbol, fromMs: start, toMs, ...(lastMs !== undefined ? { prevLastMs: lastMs } : {}) });
       duplicates += checked.duplicates;
       if (checked.rows.length === 0) continue;
       md.writePage(job.kind, key, checked.rows, { source: source.venue });

@@ -20,6 +20,12 @@ export interface HttpOptions {
   readonly requestsPerSecond?: number;
   /** Maps a venue error body (already parsed, maybe undefined) and HTTP status to an AppError, or undefined for the default mapping. */
   readonly classifyError?: (status: number, body: unknown, endpoint: string) => AppError | undefined;
+  /**
+   * Checks a 2xx body inside each attempt, for venues that report errors with HTTP 200 and an error
+   * code in the envelope (Bybit `retCode`, OKX `code`). A returned retryable error is retried like a
+   * transport error.
+   */
+  readonly checkBody?: (body: unknown, endpoint: string, params: Readonly<Record<string, string | number | undefined>>) => AppError | undefined;
   /** Sleep function (tests inject a fast one); defaults to setTimeout. */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called before each retry, for logging. */
@@ -146,7 +152,11 @@ export class HttpClient {
     const body = parseBody(res.data);
     const status = res.status;
     if (status >= 200 && status < 300) {
-      if (body.ok) return body.value;
+      if (body.ok) {
+        const bad = this.opts.checkBody?.(body.value, endpoint, req.params);
+        if (bad) throw bad;
+        return body.value;
+      }
       throw new AppError('badResponse', `${venue} ${endpoint}: the response body is not valid JSON (${body.error}; ${String(res.data).length} bytes, starts ${JSON.stringify(String(res.data).slice(0, 60))}). It may have been truncated; try again, or check --base-url.`, {
         context: { venue, endpoint, status, bytes: String(res.data).length },
       });

@@ -21,7 +21,7 @@ export interface IngestOutcome {
  * Runs backfill jobs against one source with bounded concurrency. A failing job does not stop the
  * others: its error is collected, and everything it wrote before failing is whole pages only.
  */
-export async function ingestMany(source: MarketDataSource, md: MarketData, jobs: readonly BackfillJob[], opts: { concurrency?: number; onPage?: (p: BackfillProgress) => void; onDone?: (r: BackfillResult) => void; signal?: AbortSignal } = {}): Promise<IngestOutcome> {
+export async function ingestMany(source: MarketDataSource, md: MarketData, jobs: readonly BackfillJob[], opts: { concurrency?: number; onPage?: (p: BackfillProgress) => void; onDone?: (r: BackfillResult) => void; signal?: AbortSignal; nowMs?: number } = {}): Promise<IngestOutcome> {
   const t0 = performance.now();
   const results: BackfillResult[] = [];
   const failures: FailedJob[] = [];
@@ -30,7 +30,7 @@ export async function ingestMany(source: MarketDataSource, md: MarketData, jobs:
     while (next < jobs.length) {
       const job = jobs[next++]!;
       try {
-        const r = await backfill(source, md, job, { ...(opts.onPage ? { onPage: opts.onPage } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        const r = await backfill(source, md, job, { ...(opts.onPage ? { onPage: opts.onPage } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nowMs !== undefined ? { nowMs: opts.nowMs } : {}) });
         results.push(r);
         opts.onDone?.(r);
       } catch (e) {

@@ -51,3 +51,24 @@ export async function* pagesByWindow<R>(p: WindowPagination<R>): AsyncGenerator<
     if (rows.length > 0) yield rows;
   }
 }
+
+/**
+ * Fetches every row in `[startMs, endMs)` from a newest-first endpoint that answers with the newest
+ * `limit` rows at or before its end cursor (Bybit, OKX): walks the cursor back until a short page or
+ * the window start, and returns the rows ascending. Used inside {@link pagesByWindow} when a window
+ * may hold more rows than one page (e.g. funding more often than assumed).
+ */
+export async function collectBackward<R>(startMs: number, endMs: number, limit: number, timeOf: (r: R) => number, fetchPage: (startMs: number, endInclusiveMs: number) => Promise<readonly R[]>): Promise<R[]> {
+  const pages: R[][] = [];
+  let end = endMs - 1;
+  for (;;) {
+    const raw = await fetchPage(startMs, end);
+    const rows = raw.filter((r) => timeOf(r) >= startMs && timeOf(r) <= end).sort((a, b) => timeOf(a) - timeOf(b));
+    if (rows.length > 0) pages.unshift(rows);
+    if (raw.length < limit || rows.length === 0) break;
+    const oldest = timeOf(rows[0]!);
+    if (oldest <= startMs) break;
+    end = oldest - 1;
+  }
+  return pages.flat();
+}

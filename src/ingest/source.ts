@@ -2,6 +2,8 @@ import { AppError } from '../core/errors.ts';
 import type { HttpOptions } from './http.ts';
 import { VENUE_IDS, type MarketDataSource, type VenueId } from './types.ts';
 import { BINANCE_SPOT_URL, BINANCE_USDM_URL, createBinanceSource } from './venues/binance/client.ts';
+import { BYBIT_URL, createBybitSource } from './venues/bybit/client.ts';
+import { createOkxSource, OKX_URL } from './venues/okx/client.ts';
 
 /** Options every venue factory accepts. */
 export interface SourceOptions {
@@ -20,6 +22,9 @@ interface VenueEntry {
 const REGISTRY: Partial<Record<VenueId, VenueEntry>> = {
   'binance-spot': { publicUrl: BINANCE_SPOT_URL, create: (o) => createBinanceSource({ market: 'spot', ...o }) },
   'binance-usdm': { publicUrl: BINANCE_USDM_URL, create: (o) => createBinanceSource({ market: 'usdm', ...o }) },
+  // Bybit linear (USDT perpetuals) is what margin calibration needs; spot and inverse are library options.
+  bybit: { publicUrl: BYBIT_URL, create: (o) => createBybitSource({ category: 'linear', ...o }) },
+  okx: { publicUrl: OKX_URL, create: (o) => createOkxSource(o) },
 };
 
 /** True when `url` points at this machine (a replay or simulator server). */
@@ -46,9 +51,8 @@ export function createSource(venue: string, opts: SourceOptions = {}): MarketDat
     try { new URL(opts.baseUrl); } catch { throw new AppError('config', `--base-url "${opts.baseUrl}" is not a URL; give one such as http://127.0.0.1:8787.`, { context: { baseUrl: opts.baseUrl } }); }
   }
   const baseUrl = opts.baseUrl ?? entry.publicUrl;
-  const http: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> = { ...opts.http };
-  if (opts.requestsPerSecond !== undefined) http.requestsPerSecond = opts.requestsPerSecond;
-  else if (isLoopbackUrl(baseUrl)) http.requestsPerSecond = 0;
+  const rps = opts.requestsPerSecond ?? (isLoopbackUrl(baseUrl) ? 0 : undefined);
+  const http: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> = { ...opts.http, ...(rps !== undefined ? { requestsPerSecond: rps } : {}) };
   return entry.create({ baseUrl, http });
 }
 

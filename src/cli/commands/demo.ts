@@ -46,7 +46,7 @@ export function registerDemo(program: Command): void {
         const source = createSource('binance-usdm', { baseUrl: server.url });
         const jobs: BackfillJob[] = flags.symbols.flatMap((symbol) => (['bars', 'funding', 'openInterest'] as const).map((kind) => ({ kind, symbol, interval: '1h' as const, fromMs, toMs, storeVenue: 'sim' })));
         const md = new MarketData(store);
-        const outcome = await ingestMany(source, md, jobs, { concurrency: 2 });
+        const outcome = await ingestMany(source, md, jobs, { concurrency: 2, nowMs: clock.now() });
         const status = dataStatus(md, toMs);
         const summary = {
           runId, url: server.url, db: flags.db, from: iso(fromMs), to: iso(toMs), rowsIngested: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs),

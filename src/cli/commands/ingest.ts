@@ -55,6 +55,7 @@ Examples:
         out.info(`ingest ${flags.venue}${flags.baseUrl ? ` via ${flags.baseUrl}` : ''}: ${jobs.length} series, ${iso(fromMs)} → ${iso(toMs)} (${Math.round((toMs - fromMs) / intervalMs(interval))} ${interval} bars each)`);
         const outcome = await ingestMany(source, new MarketData(store), jobs, {
           concurrency: flags.concurrency,
+          nowMs: systemClock.now(),
           onDone: (r) => out.info(`  ${r.symbol} ${r.kind}: ${r.rows} rows${r.resumedFromMs > fromMs ? ` (resumed at ${iso(r.resumedFromMs)})` : ''}`),
         });
         for (const f of outcome.failures) out.info(`  ${f.job.symbol} ${f.job.kind}: FAILED — ${f.error.message}`);
