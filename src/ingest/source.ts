@@ -3,6 +3,9 @@ import type { HttpOptions } from './http.ts';
 import { VENUE_IDS, type MarketDataSource, type VenueId } from './types.ts';
 import { BINANCE_SPOT_URL, BINANCE_USDM_URL, createBinanceSource } from './venues/binance/client.ts';
 import { BYBIT_URL, createBybitSource } from './venues/bybit/client.ts';
+import { COINBASE_URL, createCoinbaseSource } from './venues/coinbase/client.ts';
+import { createDeribitSource, DERIBIT_URL } from './venues/deribit/client.ts';
+import { createHyperliquidSource, HYPERLIQUID_URL } from './venues/hyperliquid/client.ts';
 import { createOkxSource, OKX_URL } from './venues/okx/client.ts';
 
 /** Options every venue factory accepts. */
@@ -19,12 +22,15 @@ interface VenueEntry {
   readonly create: (o: { baseUrl?: string; http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> }) => MarketDataSource;
 }
 
-const REGISTRY: Partial<Record<VenueId, VenueEntry>> = {
+const REGISTRY: Readonly<Record<VenueId, VenueEntry>> = {
   'binance-spot': { publicUrl: BINANCE_SPOT_URL, create: (o) => createBinanceSource({ market: 'spot', ...o }) },
   'binance-usdm': { publicUrl: BINANCE_USDM_URL, create: (o) => createBinanceSource({ market: 'usdm', ...o }) },
   // Bybit linear (USDT perpetuals) is what margin calibration needs; spot and inverse are library options.
   bybit: { publicUrl: BYBIT_URL, create: (o) => createBybitSource({ category: 'linear', ...o }) },
   okx: { publicUrl: OKX_URL, create: (o) => createOkxSource(o) },
+  deribit: { publicUrl: DERIBIT_URL, create: (o) => createDeribitSource(o) },
+  coinbase: { publicUrl: COINBASE_URL, create: (o) => createCoinbaseSource(o) },
+  hyperliquid: { publicUrl: HYPERLIQUID_URL, create: (o) => createHyperliquidSource(o) },
 };
 
 /** True when `url` points at this machine (a replay or simulator server). */
