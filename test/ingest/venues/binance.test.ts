@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.ts';
-import { epochMs } from '../../../src/core/time.ts';
 import { createBinanceSource } from '../../../src/ingest/venues/binance/client.ts';
-import type { Bar } from '../../../src/ingest/types.ts';
 import { SHARED_DATA, startTestServer, type TestServer } from '../../helpers/http-server.ts';
+import { collect, failure, q } from '../../helpers/source.ts';
 
 // Recorded GET /api/v3/klines?symbol=BTCUSDT&interval=1h for August 2024 (744 klines, includes the 2024-08-05 crash).
 const recorded = JSON.parse(readFileSync(`${SHARED_DATA}api-samples/binance/api-v3-klines_BTCUSDT_1h_2024-08.json`, 'utf8')) as unknown[][];
@@ -26,8 +25,7 @@ describe('binance spot klines (golden, recorded payload over a real loopback ser
 
   it('maps every recorded kline to a normalised bar, across pages', async () => {
     const src = createBinanceSource({ market: 'spot', baseUrl: server.url });
-    const bars: Bar[] = [];
-    for await (const page of src.fetch('bars', { symbol: 'BTCUSDT', interval: '1h', fromMs: epochMs(1722470400000), toMs: epochMs(1725148800000) })) bars.push(...page);
+    const { rows: bars } = await collect(src.fetch('bars', q('BTCUSDT', '1h', 1722470400000, 1725148800000)));
     expect(bars).toHaveLength(744);
     expect(bars[0]).toEqual({
       openTimeMs: 1722470400000, open: 64628.01, high: 64841.29, low: 64316.55, close: 64645.9, volume: 1271.22941,
@@ -43,7 +41,7 @@ describe('binance spot klines (golden, recorded payload over a real loopback ser
   it('names an unknown symbol as badSymbol, without retrying', async () => {
     const src = createBinanceSource({ market: 'spot', baseUrl: server.url });
     const before = server.requests.length;
-    const err = await (async () => { for await (const _ of src.fetch('bars', { symbol: 'NOPE', interval: '1h', fromMs: epochMs(0), toMs: epochMs(1) })) void _; })().catch((e: unknown) => e);
+    const err = await failure(src.fetch('bars', q('NOPE', '1h', 0, 1)));
     expect(isAppError(err, 'badSymbol')).toBe(true);
     expect(server.requests.length - before).toBe(1);
   });

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.ts';
-import { epochMs, type Interval } from '../../../src/core/time.ts';
-import type { DataKind, MarketDataSource, RowOf } from '../../../src/ingest/types.ts';
 import { createBybitSource, type BybitSourceOptions } from '../../../src/ingest/venues/bybit/client.ts';
 import { startTestServer, type TestResponse, type TestServer } from '../../helpers/http-server.ts';
+import { failure, fetchPages } from '../../helpers/source.ts';
 
 // Hand-recorded payloads in Bybit's v5 wire format (test/fixtures/bybit/).
 const fixture = (name: string): { result: { list: unknown[] } } & Record<string, unknown> =>
@@ -69,18 +68,11 @@ const delays: number[] = [];
 const source = (o: Omit<BybitSourceOptions, 'baseUrl'> = {}): ReturnType<typeof createBybitSource> =>
   createBybitSource({ ...o, baseUrl: server.url, http: { requestsPerSecond: 0, sleep: async (ms) => { delays.push(ms); }, ...o.http } });
 
-async function collect<K extends DataKind>(src: MarketDataSource, kind: K, symbol: string, interval: Interval, fromMs: number, toMs: number): Promise<RowOf<K>[][]> {
-  const pages: RowOf<K>[][] = [];
-  for await (const page of src.fetch(kind, { symbol, interval, fromMs: epochMs(fromMs), toMs: epochMs(toMs) })) pages.push([...page]);
-  return pages;
-}
-const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
-
 describe('bybit klines (golden, fixture over a real loopback server)', () => {
   it('maps every kline to an ascending bar across two 1000-bar request windows', async () => {
     // From 2024-06-25 the first 1000 h window ends at 2024-08-05 16:00, inside the fixture.
     const from = Date.UTC(2024, 5, 25);
-    const pages = await collect(source(), 'bars', 'BTCUSDT', '1h', from, Date.UTC(2024, 7, 6));
+    const pages = await fetchPages(source(), 'bars', 'BTCUSDT', '1h', from, Date.UTC(2024, 7, 6));
     expect(pages.map((p) => p.length)).toEqual([40, 8]);
     const bars = pages.flat();
     expect(bars.map((b) => b.openTimeMs)).toEqual(Array.from({ length: 48 }, (_, i) => AUG4 + i * H));
@@ -94,12 +86,12 @@ describe('bybit klines (golden, fixture over a real loopback server)', () => {
   });
 
   it('keeps the range half-open: the bar at toMs is not returned', async () => {
-    const bars = (await collect(source(), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + 3 * H)).flat();
+    const bars = (await fetchPages(source(), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + 3 * H)).flat();
     expect(bars.map((b) => b.openTimeMs)).toEqual([AUG4, AUG4 + H, AUG4 + 2 * H]);
   });
 
   it('swaps volume and turnover back for inverse contracts, so volume stays in base coin', async () => {
-    const bars = (await collect(source({ category: 'inverse' }), 'bars', 'BTCUSD', '1h', Date.UTC(2024, 7, 5), Date.UTC(2024, 7, 5, 6))).flat();
+    const bars = (await fetchPages(source({ category: 'inverse' }), 'bars', 'BTCUSD', '1h', Date.UTC(2024, 7, 5), Date.UTC(2024, 7, 5, 6))).flat();
     expect(bars).toHaveLength(6);
     expect(bars[0]).toEqual({ openTimeMs: 1722816000000, open: 58172.5, high: 58317, low: 55712.5, close: 56185.5, volume: 2630.61682448, quoteVolume: 150200000 });
     expect(server.requests[0]!.query.get('category')).toBe('inverse');
@@ -110,7 +102,7 @@ describe('bybit funding history (golden)', () => {
   it('returns every event ascending across two 200×8h request windows', async () => {
     // From 2024-06-01 the first 1600 h window ends at 2024-08-06 16:00, inside the fixture.
     const from = Date.UTC(2024, 5, 1);
-    const pages = await collect(source(), 'funding', 'BTCUSDT', '1h', from, Date.UTC(2024, 7, 11));
+    const pages = await fetchPages(source(), 'funding', 'BTCUSDT', '1h', from, Date.UTC(2024, 7, 11));
     expect(pages.map((p) => p.length)).toEqual([17, 13]);
     const rows = pages.flat();
     expect(rows.map((f) => f.fundingTimeMs)).toEqual(Array.from({ length: 30 }, (_, i) => Date.UTC(2024, 7, 1) + i * 8 * H));
@@ -124,7 +116,7 @@ describe('bybit funding history (golden)', () => {
 
   it('walks back inside a window when a symbol funds more often than every 8 h', async () => {
     const from = Date.UTC(2024, 7, 1);
-    const rows = (await collect(source(), 'funding', 'HOURLYUSDT', '1h', from, from + 300 * H)).flat();
+    const rows = (await fetchPages(source(), 'funding', 'HOURLYUSDT', '1h', from, from + 300 * H)).flat();
     expect(rows.map((f) => f.fundingTimeMs)).toEqual(hourlyFunding.map((f) => Number(f.fundingRateTimestamp)));
     expect(server.requests.map((r) => r.query.get('endTime'))).toEqual([String(from + 300 * H - 1), String(from + 100 * H - 1)]);
   });
@@ -132,18 +124,18 @@ describe('bybit funding history (golden)', () => {
 
 describe('bybit errors', () => {
   it('names an unknown symbol (retCode 10001 with HTTP 200) as badSymbol, without retrying', async () => {
-    const err = await failure(collect(source(), 'bars', 'NOPEUSDT', '1h', AUG4, AUG4 + H));
+    const err = await failure(fetchPages(source(), 'bars', 'NOPEUSDT', '1h', AUG4, AUG4 + H));
     expect(isAppError(err, 'badSymbol')).toBe(true);
     expect((err as Error).message).toContain('"NOPEUSDT"');
     expect(server.requests).toHaveLength(1);
-    const errFunding = await failure(collect(source(), 'funding', 'NOPEUSDT', '1h', AUG4, AUG4 + H));
+    const errFunding = await failure(fetchPages(source(), 'funding', 'NOPEUSDT', '1h', AUG4, AUG4 + H));
     expect(isAppError(errFunding, 'badSymbol')).toBe(true);
   });
 
   it('retries a rate-limit envelope (retCode 10006 with HTTP 200) and then succeeds', async () => {
     script = [{ body: rateLimitBody }, { body: rateLimitBody }];
     const retries: string[] = [];
-    const bars = (await collect(source({ http: { onRetry: (i) => retries.push(i.error.kind) } }), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + 2 * H)).flat();
+    const bars = (await fetchPages(source({ http: { onRetry: (i) => retries.push(i.error.kind) } }), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + 2 * H)).flat();
     expect(bars).toHaveLength(2);
     expect(retries).toEqual(['rateLimited', 'rateLimited']);
     expect(server.requests).toHaveLength(3);
@@ -151,7 +143,7 @@ describe('bybit errors', () => {
 
   it('gives up on a persistent rate limit after maxRetries, as rateLimited', async () => {
     script = [{ body: rateLimitBody }, { body: rateLimitBody }, { body: rateLimitBody }];
-    const err = await failure(collect(source({ http: { maxRetries: 2 } }), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + H));
+    const err = await failure(fetchPages(source({ http: { maxRetries: 2 } }), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + H));
     expect(isAppError(err, 'rateLimited')).toBe(true);
     expect((err as Error).message).toContain('Gave up after 3 attempts');
     expect(server.requests).toHaveLength(3);
@@ -159,13 +151,13 @@ describe('bybit errors', () => {
 
   it('treats HTTP 403 (Bybit\'s IP rate-limit answer) as rateLimited and retries it', async () => {
     script = [{ status: 403, body: '403 Forbidden' }];
-    const bars = (await collect(source(), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + H)).flat();
+    const bars = (await fetchPages(source(), 'bars', 'BTCUSDT', '1h', AUG4, AUG4 + H)).flat();
     expect(bars).toHaveLength(1);
     expect(server.requests).toHaveLength(2);
   });
 
   it('names the offending field path when a payload breaks the schema', async () => {
-    const err = await failure(collect(source(), 'bars', 'BROKENUSDT', '1h', Date.UTC(2024, 7, 5, 23), Date.UTC(2024, 7, 6)));
+    const err = await failure(fetchPages(source(), 'bars', 'BROKENUSDT', '1h', Date.UTC(2024, 7, 5, 23), Date.UTC(2024, 7, 6)));
     expect(isAppError(err, 'schema')).toBe(true);
     expect((err as Error).message).toMatch(/^bybit GET \/v5\/market\/kline: .*result\.list\.0\.4: /);
   });
@@ -178,9 +170,9 @@ describe('bybit capabilities', () => {
     expect(linear.has).toEqual({ bars: true, funding: true, openInterest: false, impliedVol: false });
     expect(linear.intervals).toEqual(['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '12h', '1d']);
     expect(source({ category: 'spot' }).has.funding).toBe(false);
-    expect(isAppError(await failure(collect(linear, 'bars', 'BTCUSDT', '8h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
-    expect(isAppError(await failure(collect(source({ category: 'spot' }), 'funding', 'BTCUSDT', '1h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
-    expect(isAppError(await failure(collect(linear, 'openInterest', 'BTCUSDT', '1h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
+    expect(isAppError(await failure(fetchPages(linear, 'bars', 'BTCUSDT', '8h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
+    expect(isAppError(await failure(fetchPages(source({ category: 'spot' }), 'funding', 'BTCUSDT', '1h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
+    expect(isAppError(await failure(fetchPages(linear, 'openInterest', 'BTCUSDT', '1h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
     expect(server.requests).toHaveLength(0);
   });
 });

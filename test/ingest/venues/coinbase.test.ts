@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../../src/core/errors.ts';
-import { epochMs, type Interval } from '../../../src/core/time.ts';
 import { checkPage } from '../../../src/ingest/row-checks.ts';
 import type { Bar } from '../../../src/ingest/types.ts';
 import { classifyCoinbaseError, COINBASE_MAX_CANDLES, createCoinbaseSource } from '../../../src/ingest/venues/coinbase/client.ts';
 import { startTestServer, type TestRequest, type TestResponse, type TestServer } from '../../helpers/http-server.ts';
+import { collect, failure, FAST_HTTP, q } from '../../helpers/source.ts';
 
 const FIX = new URL('../../fixtures/coinbase/', import.meta.url).pathname;
 const text = (name: string): string => readFileSync(FIX + name, 'utf8');
@@ -35,28 +34,9 @@ function coinbaseRoute(req: TestRequest): TestResponse {
   return { body: JSON.stringify(body) };
 }
 
-async function collect(it: AsyncIterable<readonly Bar[]>): Promise<{ rows: Bar[]; pages: number }> {
-  const rows: Bar[] = [];
-  let pages = 0;
-  for await (const page of it) { rows.push(...page); pages++; }
-  return { rows, pages };
-}
-
-async function failure(it: AsyncIterable<unknown>): Promise<AppError> {
-  try {
-    for await (const _ of it) void _;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected the fetch to fail');
-}
-
-const q = (symbol: string, interval: Interval, fromMs: number, toMs: number) => ({ symbol, interval, fromMs: epochMs(fromMs), toMs: epochMs(toMs) });
-
 describe('coinbase source (golden, hand-recorded payloads over a real loopback server)', () => {
   let server: TestServer;
-  const src = () => createCoinbaseSource({ baseUrl: server.url, http: { requestsPerSecond: 0, sleep: async () => {} } });
+  const src = () => createCoinbaseSource({ baseUrl: server.url, http: FAST_HTTP });
   beforeAll(async () => { server = await startTestServer(coinbaseRoute); });
   afterAll(() => server.close());
 
@@ -135,7 +115,7 @@ describe('coinbase rate limiting', () => {
     const server = await startTestServer((req) => (++calls === 1 ? { status: 429, body: text('error_rate_limited.json') } : coinbaseRoute(req)));
     try {
       const kinds: string[] = [];
-      const src = createCoinbaseSource({ baseUrl: server.url, http: { requestsPerSecond: 0, sleep: async () => {}, onRetry: (i) => kinds.push(i.error.kind) } });
+      const src = createCoinbaseSource({ baseUrl: server.url, http: { ...FAST_HTTP, onRetry: (i) => kinds.push(i.error.kind) } });
       const { rows } = await collect(src.fetch('bars', q('BTC-USD', '1h', T0, T0 + 3 * HOUR)));
       expect(rows).toEqual(expected.slice(0, 3));
       expect(kinds).toEqual(['rateLimited']);

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError, isAppError } from '../../../src/core/errors.ts';
-import { epochMs, type Interval } from '../../../src/core/time.ts';
+import { isAppError } from '../../../src/core/errors.ts';
 import { checkPage } from '../../../src/ingest/row-checks.ts';
-import type { DataKind, RowOf } from '../../../src/ingest/types.ts';
 import { createDeribitSource, DERIBIT_LIMITS } from '../../../src/ingest/venues/deribit/client.ts';
 import { SHARED_DATA, startTestServer, type TestRequest, type TestResponse, type TestServer } from '../../helpers/http-server.ts';
+import { collect, failure, FAST_HTTP, q } from '../../helpers/source.ts';
 
 const FIX = new URL('../../fixtures/deribit/', import.meta.url).pathname;
 const text = (name: string): string => readFileSync(FIX + name, 'utf8');
@@ -83,28 +82,9 @@ function deribitRoute(req: TestRequest): TestResponse {
   }
 }
 
-async function collect<K extends DataKind>(it: AsyncIterable<readonly RowOf<K>[]>): Promise<{ rows: RowOf<K>[]; pages: number }> {
-  const rows: RowOf<K>[] = [];
-  let pages = 0;
-  for await (const page of it) { rows.push(...page); pages++; }
-  return { rows, pages };
-}
-
-async function failure(it: AsyncIterable<unknown>): Promise<AppError> {
-  try {
-    for await (const _ of it) void _;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected the fetch to fail');
-}
-
-const q = (symbol: string, interval: Interval, fromMs: number, toMs: number) => ({ symbol, interval, fromMs: epochMs(fromMs), toMs: epochMs(toMs) });
-
 describe('deribit source (golden, hand-recorded payloads over a real loopback server)', () => {
   let server: TestServer;
-  const src = () => createDeribitSource({ baseUrl: server.url, http: { requestsPerSecond: 0, sleep: async () => {} } });
+  const src = () => createDeribitSource({ baseUrl: server.url, http: FAST_HTTP });
   beforeAll(async () => { server = await startTestServer(deribitRoute); });
   afterAll(() => server.close());
 
@@ -119,7 +99,7 @@ describe('deribit source (golden, hand-recorded payloads over a real loopback se
     const before = server.requests.length;
     // Three windows: the first is before the fixture (no_data), the boundary of the 2nd and 3rd falls at 06:30.
     const fromMs = T06 + 30 * MIN - 2 * DERIBIT_LIMITS.chartPoints * MIN;
-    const { rows, pages } = await collect<'bars'>(src().fetch('bars', q('BTC-PERPETUAL', '1m', fromMs, T06 + 60 * MIN)));
+    const { rows, pages } = await collect(src().fetch('bars', q('BTC-PERPETUAL', '1m', fromMs, T06 + 60 * MIN)));
     expect(rows).toEqual(json(CHART.replace('.json', '.expected.json')));
     expect(rows[0]).toEqual({ openTimeMs: T06, open: 52718, high: 52720.5, low: 52619.5, close: 52628.5, volume: 1.0577, quoteVolume: 55710 });
     expect(pages).toBe(2);
@@ -132,20 +112,20 @@ describe('deribit source (golden, hand-recorded payloads over a real loopback se
   });
 
   it('drops the bar containing an unaligned start, keeping [fromMs, toMs) exactly', async () => {
-    const { rows } = await collect<'bars'>(src().fetch('bars', q('BTC-PERPETUAL', '1m', T06 + 10 * MIN + 30_000, T06 + 20 * MIN + 1)));
+    const { rows } = await collect(src().fetch('bars', q('BTC-PERPETUAL', '1m', T06 + 10 * MIN + 30_000, T06 + 20 * MIN + 1)));
     expect(rows.map((b) => b.openTimeMs)).toEqual(Array.from({ length: 10 }, (_, i) => T06 + (11 + i) * MIN));
   });
 
   it('matches the ccxt-recorded get_tradingview_chart_data response and ccxt\'s own parse of it', async () => {
     const t = ccxtOhlcv.parsedResponse[0]![0]!;
-    const { rows } = await collect<'bars'>(src().fetch('bars', q('BTC_USDT', '1h', t, t + HOUR)));
+    const { rows } = await collect(src().fetch('bars', q('BTC_USDT', '1h', t, t + HOUR)));
     expect(rows).toEqual([{ openTimeMs: 1710327600000, open: 73427.75, high: 73448.39, low: 73427.75, close: 73448.39, volume: 0.008, quoteVolume: 587.580928 }]);
     expect(rows.map((b) => [b.openTimeMs, b.open, b.high, b.low, b.close, b.volume])).toEqual(ccxtOhlcv.parsedResponse);
   });
 
   it('follows DVOL continuation backwards and yields ascending, de-duplicated implied-vol rows', async () => {
     const before = server.requests.length;
-    const { rows } = await collect<'impliedVol'>(src().fetch('impliedVol', q('BTC', '1h', T0, T0 + 48 * HOUR)));
+    const { rows } = await collect(src().fetch('impliedVol', q('BTC', '1h', T0, T0 + 48 * HOUR)));
     expect(rows).toEqual(json(DVOL.replace('.json', '.expected.json')));
     const sent = server.requests.slice(before);
     expect(sent).toHaveLength(3); // 20 + 20 + 10 points, newest first, each boundary point sent twice
@@ -157,7 +137,7 @@ describe('deribit source (golden, hand-recorded payloads over a real loopback se
   it('maps hourly funding (rate = interest_1h, markPrice = index_price) across 744-hour windows', async () => {
     const before = server.requests.length;
     const fromMs = T0 + 24 * HOUR - DERIBIT_LIMITS.fundingEntries * HOUR;
-    const { rows, pages } = await collect<'funding'>(src().fetch('funding', q('BTC-PERPETUAL', '1h', fromMs, T0 + 48 * HOUR)));
+    const { rows, pages } = await collect(src().fetch('funding', q('BTC-PERPETUAL', '1h', fromMs, T0 + 48 * HOUR)));
     expect(rows).toEqual(json(FUNDING.replace('.json', '.expected.json')));
     expect(rows[0]).toEqual({ fundingTimeMs: T0, rate: 9.5800503e-6, markPrice: 60701.34 });
     expect(pages).toBe(2);
@@ -202,8 +182,8 @@ describe('deribit rate limiting', () => {
     const server = await startTestServer((req) => (++calls === 1 ? { status: 429, body: text('error_too_many_requests.json') } : deribitRoute(req)));
     try {
       const kinds: string[] = [];
-      const src = createDeribitSource({ baseUrl: server.url, http: { requestsPerSecond: 0, sleep: async () => {}, onRetry: (i) => kinds.push(i.error.kind) } });
-      const { rows } = await collect<'funding'>(src.fetch('funding', q('BTC-PERPETUAL', '1h', T0, T0 + 4 * HOUR)));
+      const src = createDeribitSource({ baseUrl: server.url, http: { ...FAST_HTTP, onRetry: (i) => kinds.push(i.error.kind) } });
+      const { rows } = await collect(src.fetch('funding', q('BTC-PERPETUAL', '1h', T0, T0 + 4 * HOUR)));
       expect(rows).toHaveLength(4);
       expect(kinds).toEqual(['rateLimited']);
       expect(server.requests).toHaveLength(2);

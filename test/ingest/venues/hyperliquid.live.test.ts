@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../../src/core/errors.ts';
 import { epochMs, floorToInterval } from '../../../src/core/time.ts';
 import { checkPage } from '../../../src/ingest/row-checks.ts';
-import type { DataKind, RowOf } from '../../../src/ingest/types.ts';
 import { createHyperliquidSource } from '../../../src/ingest/venues/hyperliquid/client.ts';
+import { collect, failure } from '../../helpers/source.ts';
 
 // Live smoke test against api.hyperliquid.xyz: run with LIQCAL_LIVE_TESTS=1. The client-side limit
 // (~0.19 requests/s) makes this take ~15 s. Checks shape, order and soundness, not values.
 const HOUR = 3_600_000;
-
-async function all<K extends DataKind>(it: AsyncIterable<readonly RowOf<K>[]>): Promise<RowOf<K>[]> {
-  const rows: RowOf<K>[] = [];
-  for await (const page of it) rows.push(...page);
-  return rows;
-}
 
 describe.skipIf(!process.env.LIQCAL_LIVE_TESTS)('hyperliquid live', () => {
   const toMs = floorToInterval(Date.now(), '1h');
@@ -22,12 +15,11 @@ describe.skipIf(!process.env.LIQCAL_LIVE_TESTS)('hyperliquid live', () => {
   it('serves sound, ascending BTC bars and funding for the last six hours, and refuses an unknown coin', async () => {
     const src = createHyperliquidSource();
     for (const kind of ['bars', 'funding'] as const) {
-      const rows = await all(src.fetch(kind, range('BTC')));
+      const { rows } = await collect(src.fetch(kind, range('BTC')));
       expect(rows.length, kind).toBeGreaterThan(0);
       expect(checkPage(kind, rows, { where: `hyperliquid live ${kind}`, fromMs: toMs - 6 * HOUR, toMs }).rows).toHaveLength(rows.length);
     }
-    const err = await all(src.fetch('bars', range('NOPE-NOT-A-COIN'))).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).kind).toBe('badSymbol');
+    const err = await failure(src.fetch('bars', range('NOPE-NOT-A-COIN')));
+    expect(err.kind).toBe('badSymbol');
   });
 });

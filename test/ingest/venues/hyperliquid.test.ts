@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../../src/core/errors.ts';
-import { epochMs, type Interval } from '../../../src/core/time.ts';
 import { checkPage } from '../../../src/ingest/row-checks.ts';
-import type { DataKind, RowOf } from '../../../src/ingest/types.ts';
 import { createHyperliquidSource, HYPERLIQUID_LIMITS, HYPERLIQUID_REQUESTS_PER_SECOND } from '../../../src/ingest/venues/hyperliquid/client.ts';
 import { startTestServer, type TestRequest, type TestResponse, type TestServer } from '../../helpers/http-server.ts';
+import { collect, failure, FAST_HTTP, q } from '../../helpers/source.ts';
 
 const FIX = new URL('../../fixtures/hyperliquid/', import.meta.url).pathname;
 const text = (name: string): string => readFileSync(FIX + name, 'utf8');
@@ -52,29 +50,10 @@ function hyperliquidRoute(req: TestRequest): TestResponse {
   return { status: 422, body: text('error_422_deserialize.txt') };
 }
 
-async function collect<K extends DataKind>(it: AsyncIterable<readonly RowOf<K>[]>): Promise<{ rows: RowOf<K>[]; pages: number }> {
-  const rows: RowOf<K>[] = [];
-  let pages = 0;
-  for await (const page of it) { rows.push(...page); pages++; }
-  return { rows, pages };
-}
-
-async function failure(it: AsyncIterable<unknown>): Promise<AppError> {
-  try {
-    for await (const _ of it) void _;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected the fetch to fail');
-}
-
-const q = (symbol: string, interval: Interval, fromMs: number, toMs: number) => ({ symbol, interval, fromMs: epochMs(fromMs), toMs: epochMs(toMs) });
-const fast = { requestsPerSecond: 0, sleep: async () => {} };
 
 describe('hyperliquid source (golden, hand-recorded payloads over a real loopback server)', () => {
   let server: TestServer;
-  const src = () => createHyperliquidSource({ baseUrl: server.url, http: fast });
+  const src = () => createHyperliquidSource({ baseUrl: server.url, http: FAST_HTTP });
   const sentSince = (n: number) => server.requests.slice(n).map(bodyOf);
   beforeAll(async () => { server = await startTestServer(hyperliquidRoute); });
   afterAll(() => server.close());
@@ -89,7 +68,7 @@ describe('hyperliquid source (golden, hand-recorded payloads over a real loopbac
 
   it('maps candleSnapshot candles to bars, posting the documented body', async () => {
     const before = server.requests.length;
-    const { rows } = await collect<'bars'>(src().fetch('bars', q('BTC', '1h', T0, T0 + 48 * HOUR)));
+    const { rows } = await collect(src().fetch('bars', q('BTC', '1h', T0, T0 + 48 * HOUR)));
     expect(rows).toEqual(expected(CANDLES));
     expect(rows[30]).toEqual({ openTimeMs: 1722837600000, open: 52674, high: 52795, low: 51142, close: 51654, volume: 2447.09643, trades: 29553 });
     expect(sentSince(before)).toEqual([
@@ -101,7 +80,7 @@ describe('hyperliquid source (golden, hand-recorded payloads over a real loopbac
 
   it('maps fundingHistory entries (hourly fundingRate as the rate)', async () => {
     const before = server.requests.length;
-    const { rows } = await collect<'funding'>(src().fetch('funding', q('BTC', '1h', T0, T0 + 48 * HOUR)));
+    const { rows } = await collect(src().fetch('funding', q('BTC', '1h', T0, T0 + 48 * HOUR)));
     expect(rows).toEqual(expected(FUNDING));
     expect(rows[0]).toEqual({ fundingTimeMs: 1722729600066, rate: 0.0000125 });
     expect(sentSince(before)[1]).toEqual({ type: 'fundingHistory', coin: 'BTC', startTime: T0, endTime: T0 + 48 * HOUR - 1 });
@@ -109,15 +88,15 @@ describe('hyperliquid source (golden, hand-recorded payloads over a real loopbac
   });
 
   it('keeps [fromMs, toMs) exactly when the venue includes the candle containing an unaligned start', async () => {
-    const { rows } = await collect<'bars'>(src().fetch('bars', q('BTC', '1h', T0 + 30 * MIN, T0 + 4 * HOUR)));
+    const { rows } = await collect(src().fetch('bars', q('BTC', '1h', T0 + 30 * MIN, T0 + 4 * HOUR)));
     expect(rows.map((b) => b.openTimeMs)).toEqual([T0 + HOUR, T0 + 2 * HOUR, T0 + 3 * HOUR]);
   });
 
   it('looks the universe up once per source, and again only on a miss', async () => {
     const s = src();
     const before = server.requests.length;
-    await collect<'bars'>(s.fetch('bars', q('BTC', '1h', T0, T0 + 2 * HOUR)));
-    await collect<'funding'>(s.fetch('funding', q('BTC', '1h', T0, T0 + 2 * HOUR)));
+    await collect(s.fetch('bars', q('BTC', '1h', T0, T0 + 2 * HOUR)));
+    await collect(s.fetch('funding', q('BTC', '1h', T0, T0 + 2 * HOUR)));
     expect(sentSince(before).map((b) => b.type)).toEqual(['meta', 'candleSnapshot', 'fundingHistory']);
   });
 
@@ -132,8 +111,8 @@ describe('hyperliquid source (golden, hand-recorded payloads over a real loopbac
 
   it('checks spot pairs and builder-dex perpetuals against their own universes', async () => {
     const before = server.requests.length;
-    expect((await collect<'bars'>(src().fetch('bars', q('PURR/USDC', '1h', T0, T0 + HOUR)))).rows).toEqual([]);
-    expect((await collect<'bars'>(src().fetch('bars', q('xyz:XYZ100', '1h', T0, T0 + HOUR)))).rows).toEqual([]);
+    expect((await collect(src().fetch('bars', q('PURR/USDC', '1h', T0, T0 + HOUR)))).rows).toEqual([]);
+    expect((await collect(src().fetch('bars', q('xyz:XYZ100', '1h', T0, T0 + HOUR)))).rows).toEqual([]);
     expect(sentSince(before).map((b) => [b.type, b.dex])).toEqual([['spotMeta', undefined], ['candleSnapshot', undefined], ['meta', 'xyz'], ['candleSnapshot', undefined]]);
     const spotFunding = await failure(src().fetch('funding', q('@107', '1h', T0, T0 + HOUR)));
     expect(spotFunding.kind).toBe('notSupported');
@@ -160,7 +139,7 @@ describe('hyperliquid errors and pagination', () => {
   it('reports the plain-text 422 of /info as badRequest, quoting it, without retrying', async () => {
     const server = await startTestServer((req) => metaRoute(bodyOf(req)) ?? { status: 422, body: text('error_422_deserialize.txt') });
     try {
-      const err = await failure(createHyperliquidSource({ baseUrl: server.url, http: fast }).fetch('bars', q('BTC', '1h', T0, T0 + HOUR)));
+      const err = await failure(createHyperliquidSource({ baseUrl: server.url, http: FAST_HTTP }).fetch('bars', q('BTC', '1h', T0, T0 + HOUR)));
       expect(err.kind).toBe('badRequest');
       expect(err.message).toContain('Failed to deserialize the JSON body');
       expect(server.requests).toHaveLength(2);
@@ -191,12 +170,12 @@ describe('hyperliquid errors and pagination', () => {
       return ok(rows);
     });
     try {
-      const s = createHyperliquidSource({ baseUrl: server.url, http: fast });
-      const bars = await collect<'bars'>(s.fetch('bars', q('BTC', '1m', T0, T0 + 20_000 * MIN)));
+      const s = createHyperliquidSource({ baseUrl: server.url, http: FAST_HTTP });
+      const bars = await collect(s.fetch('bars', q('BTC', '1m', T0, T0 + 20_000 * MIN)));
       expect(bars.rows).toHaveLength(N_CANDLES);
       expect(bars.pages).toBe(3);
       expect(checkPage('bars', bars.rows, { where: 'hyperliquid', fromMs: T0, toMs: T0 + 20_000 * MIN }).duplicates).toBe(0);
-      const fund = await collect<'funding'>(s.fetch('funding', q('BTC', '1h', T0, T0 + 2000 * HOUR)));
+      const fund = await collect(s.fetch('funding', q('BTC', '1h', T0, T0 + 2000 * HOUR)));
       expect(fund.rows).toHaveLength(N_FUNDING);
       expect(fund.pages).toBe(3);
       expect(checkPage('funding', fund.rows, { where: 'hyperliquid', fromMs: T0, toMs: T0 + 2000 * HOUR }).duplicates).toBe(0);

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.ts';
-import { epochMs, type Interval } from '../../../src/core/time.ts';
-import type { DataKind, MarketDataSource, RowOf } from '../../../src/ingest/types.ts';
 import { createOkxSource, type OkxSourceOptions } from '../../../src/ingest/venues/okx/client.ts';
 import { startTestServer, type TestResponse, type TestServer } from '../../helpers/http-server.ts';
+import { failure, FAST_HTTP, fetchPages } from '../../helpers/source.ts';
 
 // Hand-recorded payloads in OKX's v5 wire format (test/fixtures/okx/).
 const text = (name: string): string => readFileSync(new URL(`../../fixtures/okx/${name}`, import.meta.url), 'utf8');
@@ -59,21 +58,14 @@ afterAll(() => server.close());
 beforeEach(() => { script = []; badInstrumentStatus = 200; server.requests.length = 0; });
 
 const source = (o: Omit<OkxSourceOptions, 'baseUrl'> = {}): ReturnType<typeof createOkxSource> =>
-  createOkxSource({ ...o, baseUrl: server.url, http: { requestsPerSecond: 0, sleep: async () => {}, ...o.http } });
-
-async function collect<K extends DataKind>(src: MarketDataSource, kind: K, symbol: string, interval: Interval, fromMs: number, toMs: number): Promise<RowOf<K>[][]> {
-  const pages: RowOf<K>[][] = [];
-  for await (const page of src.fetch(kind, { symbol, interval, fromMs: epochMs(fromMs), toMs: epochMs(toMs) })) pages.push([...page]);
-  return pages;
-}
-const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+  createOkxSource({ ...o, baseUrl: server.url, http: { ...FAST_HTTP, ...o.http } });
 
 describe('okx history candles (golden, fixture over a real loopback server)', () => {
   it('maps closed swap candles to ascending bars across two 100-bar windows, base volume from volCcy', async () => {
     // From 2024-08-01 08:00 the first 100 h window ends at 2024-08-05 12:00, inside the fixture.
     const from = Date.UTC(2024, 7, 1, 8);
     const to = Date.UTC(2024, 7, 6, 1);
-    const pages = await collect(source(), 'bars', 'BTC-USDT-SWAP', '1h', from, to);
+    const pages = await fetchPages(source(), 'bars', 'BTC-USDT-SWAP', '1h', from, to);
     // 36 + 13 candles; the 2024-08-06 00:00 candle is still forming (confirm "0") and is dropped.
     expect(pages.map((p) => p.length)).toEqual([36, 12]);
     const bars = pages.flat();
@@ -88,13 +80,13 @@ describe('okx history candles (golden, fixture over a real loopback server)', ()
   });
 
   it('takes spot base volume from vol', async () => {
-    const bars = (await collect(source(), 'bars', 'BTC-USDT', '1h', Date.UTC(2024, 7, 5), Date.UTC(2024, 7, 5, 6))).flat();
+    const bars = (await fetchPages(source(), 'bars', 'BTC-USDT', '1h', Date.UTC(2024, 7, 5), Date.UTC(2024, 7, 5, 6))).flat();
     expect(bars).toHaveLength(6);
     expect(bars[0]).toEqual({ openTimeMs: 1722816000000, open: 58162.7, high: 58307.3, low: 55702.7, close: 56175.7, volume: 1336.9148856, quoteVolume: 76320593.76573576 });
   });
 
   it('asks for the UTC-aligned bars from 6h up', async () => {
-    for (const interval of ['4h', '6h', '12h', '1d'] as const) await collect(source(), 'bars', 'BTC-USDT-SWAP', interval, AUG4, AUG4 + 24 * H);
+    for (const interval of ['4h', '6h', '12h', '1d'] as const) await fetchPages(source(), 'bars', 'BTC-USDT-SWAP', interval, AUG4, AUG4 + 24 * H);
     expect(server.requests.map((r) => r.query.get('bar'))).toEqual(['4H', '6Hutc', '12Hutc', '1Dutc']);
   });
 });
@@ -103,7 +95,7 @@ describe('okx funding-rate history (golden)', () => {
   it('returns every event ascending across two 100×8h windows, at the realised rate', async () => {
     // From 2024-07-01 the first 800 h window ends at 2024-08-03 08:00, inside the fixture.
     const from = Date.UTC(2024, 6, 1);
-    const pages = await collect(source(), 'funding', 'BTC-USDT-SWAP', '1h', from, Date.UTC(2024, 7, 11));
+    const pages = await fetchPages(source(), 'funding', 'BTC-USDT-SWAP', '1h', from, Date.UTC(2024, 7, 11));
     expect(pages.map((p) => p.length)).toEqual([7, 23]);
     const rows = pages.flat();
     expect(rows.map((f) => f.fundingTimeMs)).toEqual(Array.from({ length: 30 }, (_, i) => Date.UTC(2024, 7, 1) + i * 8 * H));
@@ -120,13 +112,13 @@ describe('okx funding-rate history (golden)', () => {
 
   it('walks back inside a window when a swap funds more often than every 8 h', async () => {
     const from = Date.UTC(2024, 7, 1);
-    const rows = (await collect(source(), 'funding', 'HOURLY-USDT-SWAP', '1h', from, from + 150 * H)).flat();
+    const rows = (await fetchPages(source(), 'funding', 'HOURLY-USDT-SWAP', '1h', from, from + 150 * H)).flat();
     expect(rows.map((f) => f.fundingTimeMs)).toEqual(hourlyFunding.map((f) => Number(f.fundingTime)));
     expect(server.requests.map((r) => r.query.get('after'))).toEqual([String(from + 150 * H), String(from + 50 * H)]);
   });
 
   it('refuses funding for a spot instrument before any request', async () => {
-    const err = await failure(collect(source(), 'funding', 'BTC-USDT', '1h', AUG4, AUG4 + 8 * H));
+    const err = await failure(fetchPages(source(), 'funding', 'BTC-USDT', '1h', AUG4, AUG4 + 8 * H));
     expect(isAppError(err, 'notSupported')).toBe(true);
     expect(server.requests).toHaveLength(0);
   });
@@ -137,7 +129,7 @@ describe('okx errors', () => {
     for (const status of [200, 400]) {
       badInstrumentStatus = status;
       server.requests.length = 0;
-      const err = await failure(collect(source(), 'bars', 'NOPE-USDT-SWAP', '1h', AUG4, AUG4 + H));
+      const err = await failure(fetchPages(source(), 'bars', 'NOPE-USDT-SWAP', '1h', AUG4, AUG4 + H));
       expect(isAppError(err, 'badSymbol'), `HTTP ${status}`).toBe(true);
       expect(server.requests).toHaveLength(1);
     }
@@ -146,7 +138,7 @@ describe('okx errors', () => {
   it('retries a rate-limit envelope (50011) sent with HTTP 200, and with HTTP 429', async () => {
     script = [{ body: rateLimitBody }, { status: 429, headers: { 'Retry-After': '0' }, body: rateLimitBody }];
     const retries: string[] = [];
-    const bars = (await collect(source({ http: { onRetry: (i) => retries.push(i.error.kind) } }), 'bars', 'BTC-USDT-SWAP', '1h', AUG4, AUG4 + 2 * H)).flat();
+    const bars = (await fetchPages(source({ http: { onRetry: (i) => retries.push(i.error.kind) } }), 'bars', 'BTC-USDT-SWAP', '1h', AUG4, AUG4 + 2 * H)).flat();
     expect(bars).toHaveLength(2);
     expect(retries).toEqual(['rateLimited', 'rateLimited']);
     expect(server.requests).toHaveLength(3);
@@ -154,13 +146,13 @@ describe('okx errors', () => {
 
   it('gives up on a persistent rate limit after maxRetries, as rateLimited', async () => {
     script = [{ body: rateLimitBody }, { body: rateLimitBody }];
-    const err = await failure(collect(source({ http: { maxRetries: 1 } }), 'funding', 'BTC-USDT-SWAP', '1h', AUG4, AUG4 + 8 * H));
+    const err = await failure(fetchPages(source({ http: { maxRetries: 1 } }), 'funding', 'BTC-USDT-SWAP', '1h', AUG4, AUG4 + 8 * H));
     expect(isAppError(err, 'rateLimited')).toBe(true);
     expect((err as Error).message).toContain('Gave up after 2 attempts');
   });
 
   it('names the offending field path when a payload breaks the schema', async () => {
-    const err = await failure(collect(source(), 'bars', 'BROKEN-USDT-SWAP', '1h', Date.UTC(2024, 7, 5, 23), Date.UTC(2024, 7, 6)));
+    const err = await failure(fetchPages(source(), 'bars', 'BROKEN-USDT-SWAP', '1h', Date.UTC(2024, 7, 5, 23), Date.UTC(2024, 7, 6)));
     expect(isAppError(err, 'schema')).toBe(true);
     expect((err as Error).message).toMatch(/^okx GET \/api\/v5\/market\/history-candles: .*data\.0\.5: /);
   });
@@ -172,8 +164,8 @@ describe('okx capabilities', () => {
     expect(src.venue).toBe('okx');
     expect(src.has).toEqual({ bars: true, funding: true, openInterest: false, impliedVol: false });
     expect(src.intervals).toEqual(['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '12h', '1d']);
-    expect(isAppError(await failure(collect(src, 'bars', 'BTC-USDT-SWAP', '8h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
-    expect(isAppError(await failure(collect(src, 'impliedVol', 'BTC', '1d', AUG4, AUG4 + 24 * H)), 'notSupported')).toBe(true);
+    expect(isAppError(await failure(fetchPages(src, 'bars', 'BTC-USDT-SWAP', '8h', AUG4, AUG4 + 8 * H)), 'notSupported')).toBe(true);
+    expect(isAppError(await failure(fetchPages(src, 'impliedVol', 'BTC', '1d', AUG4, AUG4 + 24 * H)), 'notSupported')).toBe(true);
     expect(server.requests).toHaveLength(0);
   });
 });

@@ -1,9 +1,10 @@
 import { AppError } from '../../../core/errors.ts';
 import { INTERVALS, intervalMs, type Interval } from '../../../core/time.ts';
-import { HttpClient, type HttpOptions } from '../../http.ts';
+import { HttpClient } from '../../http.ts';
 import { pagesBySince } from '../../paginate.ts';
-import type { Bar, DataKind, FundingRow, MarketDataSource, OpenInterestRow, RangeQuery, RowOf, VenueId } from '../../types.ts';
+import type { Bar, DataKind, FundingRow, MarketDataSource, OpenInterestRow, RangeQuery, VenueId } from '../../types.ts';
 import { parsePayload } from '../../validate.ts';
+import { makeSource, notServed, type VenueSourceOptions } from '../common.ts';
 import { mapFunding, mapKline, mapOpenInterest } from './map.ts';
 import { errorSchema, fundingRateSchema, klinesSchema, openInterestHistSchema } from './schemas.ts';
 
@@ -18,11 +19,9 @@ export const BINANCE_LIMITS = { spotKlines: 1000, usdmKlines: 1500, funding: 100
 const OI_PERIODS: readonly Interval[] = ['5m', '15m', '30m', '1h', '2h', '4h', '6h', '12h', '1d'];
 
 /** Options for a Binance source. */
-export interface BinanceSourceOptions {
+export interface BinanceSourceOptions extends VenueSourceOptions {
   /** `spot` (api/v3) or `usdm` (USDT-M futures, fapi/v1). */
   readonly market: 'spot' | 'usdm';
-  readonly baseUrl?: string;
-  readonly http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>>;
 }
 
 /** Maps Binance error bodies: -1121 is an unknown symbol; 429/418 and 5xx take the default (retryable) path. */
@@ -59,7 +58,7 @@ export function createBinanceSource(opts: BinanceSourceOptions): MarketDataSourc
   const has: Record<DataKind, boolean> = { bars: true, funding: usdm, openInterest: usdm, impliedVol: false };
 
   async function* fetchKind(kind: DataKind, q: RangeQuery): AsyncGenerator<readonly unknown[]> {
-    if (!has[kind]) throw new AppError('notSupported', `${venue} does not serve ${kind}.`, { context: { venue, kind } });
+    if (!has[kind]) throw notServed(venue, kind);
     switch (kind) {
       case 'bars': {
         const step = intervalMs(q.interval);
@@ -97,15 +96,9 @@ export function createBinanceSource(opts: BinanceSourceOptions): MarketDataSourc
         return;
       }
       default:
-        throw new AppError('notSupported', `${venue} does not serve ${kind}.`, { context: { venue, kind } });
+        throw notServed(venue, kind);
     }
   }
 
-  return {
-    venue,
-    has,
-    intervals: INTERVALS,
-    http,
-    fetch: <K extends DataKind>(kind: K, q: RangeQuery) => fetchKind(kind, q) as AsyncIterable<readonly RowOf<K>[]>,
-  };
+  return makeSource({ venue, has, intervals: INTERVALS, http, fetchKind });
 }

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-
-/** A decimal number as Binance sends it: a string such as "64628.01000000". */
-export const decimalString = z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'Expected a decimal string');
+import { decimalString } from '../common.ts';
 
 /**
  * One kline, GET /api/v3/klines and /fapi/v1/klines:

@@ -1,9 +1,10 @@
 import { AppError } from '../../../core/errors.ts';
 import { INTERVALS, intervalMs, type Interval } from '../../../core/time.ts';
-import { HttpClient, type HttpOptions } from '../../http.ts';
+import { HttpClient } from '../../http.ts';
 import { collectBackward, pagesByWindow } from '../../paginate.ts';
-import type { Bar, DataKind, FundingRow, MarketDataSource, RangeQuery, RowOf, VenueId } from '../../types.ts';
+import type { Bar, DataKind, FundingRow, MarketDataSource, RangeQuery, VenueId } from '../../types.ts';
 import { parsePayload } from '../../validate.ts';
+import { makeSource, notServed, type VenueSourceOptions } from '../common.ts';
 import { mapFunding, mapKline, type BybitCategory } from './map.ts';
 import { envelopeSchema, fundingResponseSchema, klineResponseSchema } from './schemas.ts';
 
@@ -23,14 +24,10 @@ export const BYBIT_INTERVALS: Readonly<Partial<Record<Interval, string>>> = {
 /** The funding interval assumed when sizing request windows; shorter intervals are caught by walking back inside a window. */
 const FUNDING_STEP_MS = 8 * 3_600_000;
 
-/** Options for a Bybit source. */
-export interface BybitSourceOptions {
+/** Options for a Bybit source: `baseUrl` defaults to {@link BYBIT_URL}; the HTTP defaults are 10 requests/s and Bybit's error mapping. */
+export interface BybitSourceOptions extends VenueSourceOptions {
   /** Product category: `linear` (USDT/USDC perpetuals, the default), `inverse` (coin-margined) or `spot`. */
   readonly category?: BybitCategory;
-  /** Override {@link BYBIT_URL} (a replay server on loopback, a proxy). */
-  readonly baseUrl?: string;
-  /** HTTP client settings; the defaults are 10 requests/s and Bybit's error mapping. */
-  readonly http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>>;
 }
 
 /** Rate-limit codes: 10006 per-UID/endpoint limit, 10018 IP limit, 10429 system-level frequency protection. */
@@ -136,16 +133,9 @@ export function createBybitSource(opts: BybitSourceOptions = {}): MarketDataSour
         return;
       }
       default:
-        throw new AppError('notSupported', `${venue} does not serve ${kind}.`, { context: { venue, kind } });
+        throw notServed(venue, kind);
     }
   }
 
-  return {
-    venue,
-    category,
-    has,
-    intervals,
-    http,
-    fetch: <K extends DataKind>(kind: K, q: RangeQuery) => fetchKind(kind, q) as AsyncIterable<readonly RowOf<K>[]>,
-  };
+  return makeSource({ venue, has, intervals, http, fetchKind, extra: { category } });
 }

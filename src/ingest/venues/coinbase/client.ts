@@ -1,9 +1,10 @@
 import { AppError } from '../../../core/errors.ts';
 import { INTERVALS, intervalMs, iso, type Interval } from '../../../core/time.ts';
-import { HttpClient, type HttpOptions } from '../../http.ts';
+import { HttpClient } from '../../http.ts';
 import { pagesByWindow } from '../../paginate.ts';
-import type { Bar, DataKind, MarketDataSource, RangeQuery, RowOf, VenueId } from '../../types.ts';
+import type { Bar, DataKind, MarketDataSource, RangeQuery, VenueId } from '../../types.ts';
 import { parsePayload } from '../../validate.ts';
+import { makeSource, notServed, type VenueSourceOptions } from '../common.ts';
 import { mapCandle } from './map.ts';
 import { candlesSchema, errorSchema } from './schemas.ts';
 
@@ -17,14 +18,6 @@ export const COINBASE_MAX_CANDLES = 300;
 const GRANULARITIES: Partial<Record<Interval, number>> = { '1m': 60, '5m': 300, '15m': 900, '1h': 3600, '6h': 21_600, '1d': 86_400 };
 
 const venue: VenueId = 'coinbase';
-
-/** Options for a Coinbase Exchange source. */
-export interface CoinbaseSourceOptions {
-  /** Defaults to {@link COINBASE_URL}; a replay server on loopback in tests. */
-  readonly baseUrl?: string;
-  /** HTTP overrides (rate limit, retries, sleep…); the venue and base URL are fixed here. */
-  readonly http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>>;
-}
 
 /**
  * Maps Coinbase error bodies: `{"message":"NotFound"}` with 404 on a product path is an unknown
@@ -48,8 +41,9 @@ export function classifyCoinbaseError(venueId: string) {
  * Coinbase Exchange public candles (spot only: no funding, open interest or implied volatility).
  * The endpoint takes explicit `[start, end]` windows of at most 300 buckets and answers newest
  * first; pages here come ascending within `[fromMs, toMs)`. Buckets without trades are absent.
+ * `opts.baseUrl` defaults to {@link COINBASE_URL}.
  */
-export function createCoinbaseSource(opts: CoinbaseSourceOptions = {}): MarketDataSource & { readonly http: HttpClient } {
+export function createCoinbaseSource(opts: VenueSourceOptions = {}): MarketDataSource & { readonly http: HttpClient } {
   const http = new HttpClient({
     venue,
     baseUrl: opts.baseUrl ?? COINBASE_URL,
@@ -62,7 +56,7 @@ export function createCoinbaseSource(opts: CoinbaseSourceOptions = {}): MarketDa
   const intervals = INTERVALS.filter((i) => GRANULARITIES[i] !== undefined);
 
   async function* fetchKind(kind: DataKind, q: RangeQuery): AsyncGenerator<readonly unknown[]> {
-    if (!has[kind]) throw new AppError('notSupported', `${venue} does not serve ${kind}; it serves bars only.`, { context: { venue, kind } });
+    if (!has[kind]) throw notServed(venue, kind, 'bars only');
     const granularity = GRANULARITIES[q.interval];
     if (granularity === undefined) {
       throw new AppError('notSupported', `${venue} serves bars at intervals ${intervals.join(', ')}, not ${q.interval}; pick one of those.`, { context: { venue, interval: q.interval } });
@@ -82,11 +76,5 @@ export function createCoinbaseSource(opts: CoinbaseSourceOptions = {}): MarketDa
     });
   }
 
-  return {
-    venue,
-    has,
-    intervals,
-    http,
-    fetch: <K extends DataKind>(kind: K, q: RangeQuery) => fetchKind(kind, q) as AsyncIterable<readonly RowOf<K>[]>,
-  };
+  return makeSource({ venue, has, intervals, http, fetchKind });
 }

@@ -1,10 +1,11 @@
 import type { z } from 'zod';
 import { AppError } from '../../../core/errors.ts';
 import { INTERVALS, intervalMs, type Interval } from '../../../core/time.ts';
-import { HttpClient, type HttpOptions } from '../../http.ts';
+import { HttpClient } from '../../http.ts';
 import { pagesByWindow } from '../../paginate.ts';
-import type { Bar, DataKind, FundingRow, ImpliedVolRow, MarketDataSource, RangeQuery, RowOf, VenueId } from '../../types.ts';
+import type { Bar, DataKind, FundingRow, ImpliedVolRow, MarketDataSource, RangeQuery, VenueId } from '../../types.ts';
 import { parsePayload } from '../../validate.ts';
+import { makeSource, notServed, type VenueSourceOptions } from '../common.ts';
 import { mapChartData, mapFunding, mapVolatilityCandle } from './map.ts';
 import { chartDataResponseSchema, errorEnvelopeSchema, fundingRateHistoryResponseSchema, volatilityIndexResponseSchema } from './schemas.ts';
 
@@ -28,14 +29,6 @@ const VOL_RESOLUTIONS: Partial<Record<Interval, string>> = { '1m': '60', '1h': '
 
 const HOUR_MS = 3_600_000;
 const venue: VenueId = 'deribit';
-
-/** Options for a Deribit source. */
-export interface DeribitSourceOptions {
-  /** Defaults to {@link DERIBIT_URL}; a replay server on loopback in tests. */
-  readonly baseUrl?: string;
-  /** HTTP overrides (rate limit, retries, sleep…); the venue and base URL are fixed here. */
-  readonly http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>>;
-}
 
 /**
  * Maps Deribit JSON-RPC error envelopes to AppErrors: 10028 `too_many_requests` is `rateLimited`
@@ -62,9 +55,9 @@ export function classifyDeribitError(venueId: string) {
 /**
  * Deribit public market data: perpetual and future bars (chart data), hourly funding of perpetuals,
  * and the DVOL implied-volatility index per currency (`symbol` = BTC or ETH). Open interest has no
- * history endpoint on Deribit, so it is not served.
+ * history endpoint on Deribit, so it is not served. `opts.baseUrl` defaults to {@link DERIBIT_URL}.
  */
-export function createDeribitSource(opts: DeribitSourceOptions = {}): MarketDataSource & { readonly http: HttpClient } {
+export function createDeribitSource(opts: VenueSourceOptions = {}): MarketDataSource & { readonly http: HttpClient } {
   const classify = classifyDeribitError(venue);
   const http = new HttpClient({
     venue,
@@ -141,19 +134,13 @@ export function createDeribitSource(opts: DeribitSourceOptions = {}): MarketData
   }
 
   async function* fetchKind(kind: DataKind, q: RangeQuery): AsyncGenerator<readonly unknown[]> {
-    if (!has[kind]) throw new AppError('notSupported', `${venue} does not serve ${kind}; it serves ${DATA_SERVED}.`, { context: { venue, kind } });
+    if (!has[kind]) throw notServed(venue, kind, DATA_SERVED);
     if (kind === 'bars') yield* bars(q);
     else if (kind === 'funding') yield* funding(q);
     else yield* impliedVol(q);
   }
 
-  return {
-    venue,
-    has,
-    intervals,
-    http,
-    fetch: <K extends DataKind>(kind: K, q: RangeQuery) => fetchKind(kind, q) as AsyncIterable<readonly RowOf<K>[]>,
-  };
+  return makeSource({ venue, has, intervals, http, fetchKind });
 }
 
 const DATA_SERVED = 'bars, funding and impliedVol';

@@ -1,9 +1,10 @@
 import { AppError } from '../../../core/errors.ts';
 import { INTERVALS, intervalMs, type Interval } from '../../../core/time.ts';
-import { HttpClient, type HttpOptions } from '../../http.ts';
+import { HttpClient } from '../../http.ts';
 import { pagesBySince } from '../../paginate.ts';
-import type { Bar, DataKind, FundingRow, MarketDataSource, RangeQuery, RowOf, VenueId } from '../../types.ts';
+import type { Bar, DataKind, FundingRow, MarketDataSource, RangeQuery, VenueId } from '../../types.ts';
 import { parsePayload } from '../../validate.ts';
+import { makeSource, notServed, type VenueSourceOptions } from '../common.ts';
 import { mapCandle, mapFunding } from './map.ts';
 import { candlesSchema, errorSchema, fundingHistorySchema, universeSchema } from './schemas.ts';
 
@@ -26,14 +27,6 @@ export const HYPERLIQUID_REQUESTS_PER_SECOND = 1200 / (20 + Math.ceil(HYPERLIQUI
 const INFO_PATH = '/info';
 const venue: VenueId = 'hyperliquid';
 
-/** Options for a Hyperliquid source. */
-export interface HyperliquidSourceOptions {
-  /** Defaults to {@link HYPERLIQUID_URL}; a replay server on loopback in tests. */
-  readonly baseUrl?: string;
-  /** HTTP overrides (rate limit, retries, sleep…); the venue and base URL are fixed here. */
-  readonly http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>>;
-}
-
 /**
  * Maps a Hyperliquid `{"status":"err","response":…}` body to `badRequest`. Anything else (the 422
  * plain-text deserialisation errors of /info, 429, 5xx) takes the default mapping, which quotes the body.
@@ -53,8 +46,9 @@ export function classifyHyperliquidError(venueId: string) {
  * funding of perpetuals. Only the most recent 5000 candles of an interval exist; older ranges come
  * back empty. The /info endpoint does not say "unknown coin", so each coin is first checked against
  * the venue's asset universe (fetched once per source, refreshed on a miss) and refused as `badSymbol`.
+ * `opts.baseUrl` defaults to {@link HYPERLIQUID_URL}.
  */
-export function createHyperliquidSource(opts: HyperliquidSourceOptions = {}): MarketDataSource & { readonly http: HttpClient } {
+export function createHyperliquidSource(opts: VenueSourceOptions = {}): MarketDataSource & { readonly http: HttpClient } {
   const http = new HttpClient({
     venue,
     baseUrl: opts.baseUrl ?? HYPERLIQUID_URL,
@@ -112,7 +106,7 @@ export function createHyperliquidSource(opts: HyperliquidSourceOptions = {}): Ma
   }
 
   async function* fetchKind(kind: DataKind, q: RangeQuery): AsyncGenerator<readonly unknown[]> {
-    if (!has[kind]) throw new AppError('notSupported', `${venue} does not serve ${kind}; it serves bars and funding.`, { context: { venue, kind } });
+    if (!has[kind]) throw notServed(venue, kind, 'bars and funding');
     if (kind === 'bars' && !HL_INTERVALS.includes(q.interval)) {
       throw new AppError('notSupported', `${venue} serves bars at intervals ${HL_INTERVALS.join(', ')}, not ${q.interval}; pick one of those.`, { context: { venue, interval: q.interval } });
     }
@@ -127,11 +121,5 @@ export function createHyperliquidSource(opts: HyperliquidSourceOptions = {}): Ma
     }
   }
 
-  return {
-    venue,
-    has,
-    intervals: INTERVALS.filter((i) => HL_INTERVALS.includes(i)),
-    http,
-    fetch: <K extends DataKind>(kind: K, q: RangeQuery) => fetchKind(kind, q) as AsyncIterable<readonly RowOf<K>[]>,
-  };
+  return makeSource({ venue, has, intervals: INTERVALS.filter((i) => HL_INTERVALS.includes(i)), http, fetchKind });
 }

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-
-/** A decimal number as Hyperliquid sends prices, sizes and rates: a string such as "58123.0" or "-0.0000125". */
-export const decimalString = z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'Expected a decimal string');
+import { decimalString } from '../common.ts';
 
 /**
  * One candle of POST /info {"type":"candleSnapshot"}: `t` open time and `T` close time (ms, `T` =

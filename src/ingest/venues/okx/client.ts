@@ -1,9 +1,10 @@
 import { AppError } from '../../../core/errors.ts';
 import { INTERVALS, intervalMs, type Interval } from '../../../core/time.ts';
-import { HttpClient, RateLimiter, type HttpOptions } from '../../http.ts';
+import { HttpClient, RateLimiter } from '../../http.ts';
 import { collectBackward, pagesByWindow } from '../../paginate.ts';
-import type { Bar, DataKind, FundingRow, MarketDataSource, RangeQuery, RowOf, VenueId } from '../../types.ts';
+import type { Bar, DataKind, FundingRow, MarketDataSource, RangeQuery, VenueId } from '../../types.ts';
 import { parsePayload } from '../../validate.ts';
+import { makeSource, notServed, type VenueSourceOptions } from '../common.ts';
 import { isConfirmed, isDerivativeInstId, isSwapInstId, mapCandle, mapFunding } from './map.ts';
 import { candlesResponseSchema, envelopeSchema, fundingResponseSchema, type RawOkxCandle, type RawOkxFunding } from './schemas.ts';
 
@@ -24,13 +25,12 @@ export const OKX_BARS: Readonly<Partial<Record<Interval, string>>> = {
 /** The funding interval assumed when sizing request windows; shorter intervals are caught by walking back inside a window. */
 const FUNDING_STEP_MS = 8 * 3_600_000;
 
-/** Options for an OKX source. The instrument type follows from each query's instId (BTC-USDT spot, BTC-USDT-SWAP perpetual). */
-export interface OkxSourceOptions {
-  /** Override {@link OKX_URL} (a replay server on loopback, a proxy). */
-  readonly baseUrl?: string;
-  /** HTTP client settings; the defaults are 10 requests/s (funding at half that) and OKX's error mapping. */
-  readonly http?: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>>;
-}
+/**
+ * Options for an OKX source: `baseUrl` defaults to {@link OKX_URL}; the HTTP defaults are 10 requests/s
+ * (funding at half that) and OKX's error mapping. The instrument type follows from each query's instId
+ * (BTC-USDT spot, BTC-USDT-SWAP perpetual). An alias of {@link VenueSourceOptions}.
+ */
+export type OkxSourceOptions = VenueSourceOptions;
 
 /** Rate-limit codes: 50011 request rate, 50061 order rate. */
 const RATE_LIMIT_CODES: ReadonlySet<string> = new Set(['50011', '50061']);
@@ -105,7 +105,7 @@ export function createOkxSource(opts: OkxSourceOptions = {}): MarketDataSource &
   const getOk = (path: string, params: Readonly<Record<string, string | number>>): Promise<unknown> => http.getJson(path, params, `GET ${path}`);
 
   async function* fetchKind(kind: DataKind, q: RangeQuery): AsyncGenerator<readonly unknown[]> {
-    if (!has[kind]) throw new AppError('notSupported', `${venue} does not serve ${kind}.`, { context: { venue, kind } });
+    if (!has[kind]) throw notServed(venue, kind);
     switch (kind) {
       case 'bars': {
         const bar = OKX_BARS[q.interval];
@@ -143,15 +143,9 @@ export function createOkxSource(opts: OkxSourceOptions = {}): MarketDataSource &
         return;
       }
       default:
-        throw new AppError('notSupported', `${venue} does not serve ${kind}.`, { context: { venue, kind } });
+        throw notServed(venue, kind);
     }
   }
 
-  return {
-    venue,
-    has,
-    intervals,
-    http,
-    fetch: <K extends DataKind>(kind: K, q: RangeQuery) => fetchKind(kind, q) as AsyncIterable<readonly RowOf<K>[]>,
-  };
+  return makeSource({ venue, has, intervals, http, fetchKind });
 }

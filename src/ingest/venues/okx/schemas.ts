@@ -1,10 +1,5 @@
 import { z } from 'zod';
-
-/** A decimal number as OKX sends it: a string such as "60718.4" or "0.0000820812". */
-export const decimalString = z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'Expected a decimal string');
-
-/** An epoch-ms timestamp as OKX sends it: a string of digits such as "1722729600000", parsed to a number. */
-export const epochMsString = z.string().regex(/^\d{1,16}$/, 'Expected epoch milliseconds as a string of digits').transform(Number);
+import { decimalString, epochMsString } from '../common.ts';
 
 /**
  * The v5 envelope, read first to find venue errors (which OKX may send with HTTP 200 or 4xx):
