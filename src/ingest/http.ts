@@ -119,7 +119,11 @@ export class HttpClient {
         const err = e instanceof AppError ? e : new AppError('internal', String(e), { cause: e });
         if (!err.retryable || attempt >= maxRetries) {
           if (err.retryable) {
-            throw new AppError(err.kind, `${err.message} Gave up after ${attempt + 1} attempts.`, { context: { ...err.context, attempts: attempt + 1 }, cause: err });
+            throw new AppError(err.kind, `${err.message} Gave up after ${attempt + 1} attempts.`, {
+              context: { ...err.context, attempts: attempt + 1 },
+              cause: err,
+              ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+            });
           }
           throw err;
         }

@@ -157,13 +157,24 @@ export class MarketData {
     return r?.t;
   }
 
-  /** Reads rows of a series in `[fromMs, toMs)`, ascending, at most `limit` of them. */
-  readRows<K extends DataKind>(kind: K, key: SeriesKey, range: { fromMs?: number; toMs?: number; limit?: number } = {}): RowOf<K>[] {
+  private readonly readStmts = new Map<string, Database.Statement>();
+
+  /**
+   * Reads rows of a series in `[fromMs, toMs)`, ascending, at most `limit` of them: the first `limit`,
+   * or with `newest` the last `limit` (still returned ascending).
+   */
+  readRows<K extends DataKind>(kind: K, key: SeriesKey, range: { fromMs?: number; toMs?: number; limit?: number; newest?: boolean } = {}): RowOf<K>[] {
     const k = KINDS[kind];
-    const where = ['venue = ?', 'symbol = ?', ...(k.hasInterval ? ['interval = ?'] : []), `${k.timeCol} >= ?`, `${k.timeCol} < ?`];
-    const params: (string | number)[] = [key.venue, key.symbol, ...(k.hasInterval ? [key.interval] : []), range.fromMs ?? 0, range.toMs ?? Number.MAX_SAFE_INTEGER];
-    const lim = range.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(range.limit))}` : '';
-    const rows = this.store.db.prepare(`SELECT ${k.timeCol}, ${k.cols.join(', ')} FROM ${k.table} WHERE ${where.join(' AND ')} ORDER BY ${k.timeCol}${lim}`).all(...params) as Record<string, number | null>[];
+    const stmtKey = `${kind}|${range.newest ? 'desc' : 'asc'}`;
+    let stmt = this.readStmts.get(stmtKey);
+    if (!stmt) {
+      const where = ['venue = ?', 'symbol = ?', ...(k.hasInterval ? ['interval = ?'] : []), `${k.timeCol} >= ?`, `${k.timeCol} < ?`];
+      stmt = this.store.db.prepare(`SELECT ${k.timeCol}, ${k.cols.join(', ')} FROM ${k.table} WHERE ${where.join(' AND ')} ORDER BY ${k.timeCol} ${range.newest ? 'DESC' : 'ASC'} LIMIT ?`);
+      this.readStmts.set(stmtKey, stmt);
+    }
+    const limit = range.limit !== undefined ? Math.max(0, Math.floor(range.limit)) : -1;
+    const rows = stmt.all(key.venue, key.symbol, ...(k.hasInterval ? [key.interval] : []), range.fromMs ?? 0, range.toMs ?? Number.MAX_SAFE_INTEGER, limit) as Record<string, number | null>[];
+    if (range.newest) rows.reverse();
     return rows.map((r) => k.fromRow(r) as RowOf<K>);
   }
 

@@ -23,6 +23,15 @@ describe('MarketData', () => {
     md.store.close();
   });
 
+  it('reads the first or the newest `limit` rows of a range, ascending either way', () => {
+    const md = new MarketData(openStore(tmp.path('limit.db')));
+    const bars = syntheticBars(0, 20);
+    md.writePage('bars', key, bars);
+    expect(md.readRows('bars', key, { fromMs: 3_600_000, toMs: 15 * 3_600_000, limit: 3 }).map((b) => b.openTimeMs / 3_600_000)).toEqual([1, 2, 3]);
+    expect(md.readRows('bars', key, { fromMs: 3_600_000, toMs: 15 * 3_600_000, limit: 3, newest: true }).map((b) => b.openTimeMs / 3_600_000)).toEqual([12, 13, 14]);
+    md.store.close();
+  });
+
   it('updates a restated bar in place', () => {
     const md = new MarketData(openStore(tmp.path('restate.db')));
     const bars = syntheticBars(0, 3);

@@ -64,23 +64,13 @@ export function createReplayProvider(store: Store, opts: ReplayOptions = {}): Ve
   const intervalsOf = (symbol: string, kind: DataKind): Interval[] =>
     ofVenue.filter((s) => s.symbol === symbol && s.kind === kind && isInterval(s.interval)).map((s) => s.interval as Interval)
       .sort((a, b) => intervalMs(a) - intervalMs(b));
-  const firstMs = new Map(ofVenue.map((s) => [`${s.kind}|${s.symbol}|${s.interval}`, s.firstMs]));
 
-  /**
-   * Reads up to `limit` rows of `[fromMs, toMs)`: the oldest, or with `newestFirst` the newest. MarketData
-   * reads ascending only, so the newest rows are found by widening a window back from `toMs`.
-   */
-  function read<K extends DataKind>(kind: K, symbol: string, interval: string, fromMs: number, toMs: number, limit: number, newestFirst: boolean, spanGuessMs: number): RowOf<K>[] {
+  /** Reads up to `limit` rows of `[fromMs, toMs)`: the oldest, or with `newestFirst` the newest (ascending either way). */
+  function read<K extends DataKind>(kind: K, symbol: string, interval: string, fromMs: number, toMs: number, limit: number, newestFirst: boolean): RowOf<K>[] {
     const venue = venueOf.get(symbol);
     if (venue === undefined) return [];
     const key = { venue, symbol, interval };
-    if (!newestFirst) return md.readRows(kind, key, { fromMs, toMs, limit });
-    const floor = Math.max(fromMs, firstMs.get(`${kind}|${symbol}|${kind === 'funding' ? FUNDING_INTERVAL : interval}`) ?? 0);
-    for (let span = spanGuessMs; ; span *= 4) {
-      const start = Math.max(floor, toMs - span);
-      const rows = md.readRows(kind, key, { fromMs: start, toMs });
-      if (rows.length >= limit || start <= floor) return rows.length > limit ? rows.slice(rows.length - limit) : rows;
-    }
+    return md.readRows(kind, key, { fromMs, toMs, limit, newest: newestFirst });
   }
 
   return {
@@ -88,11 +78,11 @@ export function createReplayProvider(store: Store, opts: ReplayOptions = {}): Ve
     intervals: (symbol, kind) => intervalsOf(symbol, kind),
     nowMs: () => clock.now(),
     bars: (symbol, interval, fromMs, toMs, limit, newestFirst = false) =>
-      read('bars', symbol, interval, fromMs, toMs, limit, newestFirst, limit * intervalMs(interval)),
+      read('bars', symbol, interval, fromMs, toMs, limit, newestFirst),
     funding: (symbol, fromMs, toMs, limit, newestFirst = false) =>
-      read('funding', symbol, FUNDING_INTERVAL, fromMs, toMs, limit, newestFirst, limit * 8 * 3_600_000),
+      read('funding', symbol, FUNDING_INTERVAL, fromMs, toMs, limit, newestFirst),
     openInterest: (symbol, period, fromMs, toMs, limit, newestFirst = false) =>
-      read('openInterest', symbol, period, fromMs, toMs, limit, newestFirst, limit * intervalMs(period)),
+      read('openInterest', symbol, period, fromMs, toMs, limit, newestFirst),
   };
 }
 
