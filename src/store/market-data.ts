@@ -10,8 +10,8 @@ export interface SeriesKey {
   readonly interval: string;
 }
 
-/** Rows bound per multi-row upsert statement (12 columns × 50 stays far below SQLite's 32,766 variables). */
-const UPSERT_CHUNK = 50;
+/** Rows bound per multi-row upsert statement (12 columns × 100 stays far below SQLite's 32,766 variables). */
+const UPSERT_CHUNK = 100;
 
 /** Interval value stored for funding series, whose events have no bar interval. */
 export const FUNDING_INTERVAL = 'event';
@@ -127,11 +127,19 @@ export class MarketData {
     const k = KINDS[kind];
     const prefix: (string | number | null)[] = k.hasInterval ? [key.venue, key.symbol, key.interval] : [key.venue, key.symbol];
     let i = 0;
-    const params: (string | number | null)[] = [];
-    for (; i + UPSERT_CHUNK <= rows.length; i += UPSERT_CHUNK) {
-      params.length = 0;
-      for (let j = i; j < i + UPSERT_CHUNK; j++) params.push(...prefix, ...k.toParams(rows[j] as never));
-      chunk.run(params);
+    if (rows.length >= UPSERT_CHUNK) {
+      // One preallocated parameter array, refilled in place: this loop is the import and ingest hot path.
+      const width = prefix.length + k.cols.length + 1;
+      const params: (string | number | null)[] = new Array(UPSERT_CHUNK * width);
+      for (; i + UPSERT_CHUNK <= rows.length; i += UPSERT_CHUNK) {
+        for (let j = 0; j < UPSERT_CHUNK; j++) {
+          const at = j * width;
+          for (let p = 0; p < prefix.length; p++) params[at + p] = prefix[p]!;
+          const vals = k.toParams(rows[i + j] as never);
+          for (let p = 0; p < vals.length; p++) params[at + prefix.length + p] = vals[p]!;
+        }
+        chunk.run(params);
+      }
     }
     for (; i < rows.length; i++) one.run(...prefix, ...k.toParams(rows[i] as never));
     return rows.length;
