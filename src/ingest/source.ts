@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.ts';
+import { childLog } from '../core/log.ts';
 import type { HttpOptions } from './http.ts';
 import { VENUE_IDS, type MarketDataSource, type VenueId } from './types.ts';
 import { BINANCE_SPOT_URL, BINANCE_USDM_URL, createBinanceSource } from './venues/binance/client.ts';
@@ -58,7 +59,13 @@ export function createSource(venue: string, opts: SourceOptions = {}): MarketDat
   }
   const baseUrl = opts.baseUrl ?? entry.publicUrl;
   const rps = opts.requestsPerSecond ?? (isLoopbackUrl(baseUrl) ? 0 : undefined);
-  const http: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> = { ...opts.http, ...(rps !== undefined ? { requestsPerSecond: rps } : {}) };
+  const logger = childLog({ venue, baseUrl });
+  const http: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> = {
+    // Every retry is logged once, with what failed and how long we wait (Retry-After or backoff).
+    onRetry: ({ endpoint, attempt, delayMs, error }) => logger.warn({ endpoint, attempt, delayMs, kind: error.kind }, `retrying after: ${error.message}`),
+    ...opts.http,
+    ...(rps !== undefined ? { requestsPerSecond: rps } : {}),
+  };
   return entry.create({ baseUrl, http });
 }
 

@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.ts';
+import { epochMs } from '../../src/core/time.ts';
+import { createBinanceSource } from '../../src/ingest/venues/binance/client.ts';
+import { collect } from '../helpers/source.ts';
+import { runCli, spawnCli } from '../helpers/cli.ts';
 import { startTestServer } from '../helpers/http-server.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -54,5 +57,20 @@ describe('liqcal CLI', () => {
     const t = await runCli(['ingest', '--db', tmp.path('c.db'), '--venue', 'binance-spot', '--symbols', 'BTCUSDT', '--from', 'yesterday']);
     expect(t.code).toBe(3);
     expect(t.stderr).toMatch(/Cannot read from "yesterday"/);
+  });
+
+  it('serves the simulator until SIGTERM, readable by the Binance client', async () => {
+    const child = spawnCli(['serve-venue', 'simulator', '--seed', '3', '--port', '0', '--symbols', 'BTCUSDT', '--json']);
+    const url = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      child.stdout!.on('data', (d: Buffer) => { buf += d.toString(); const m = /"url":\s*"([^"]+)"/.exec(buf); if (m) resolve(m[1]!); });
+      child.on('close', (c) => reject(new Error(`simulator exited ${c}`)));
+    });
+    const src = createBinanceSource({ market: 'usdm', baseUrl: url, http: { requestsPerSecond: 0 } });
+    const { rows } = await collect(src.fetch('bars', { symbol: 'BTCUSDT', interval: '4h', fromMs: epochMs(Date.parse('2023-03-01')), toMs: epochMs(Date.parse('2023-04-01')) }));
+    expect(rows).toHaveLength(31 * 6);
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    child.kill('SIGTERM');
+    expect(await closed).toBe(0);
   });
 });
