@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { openStore } from '../../src/store/db.ts';
+import { MarketData } from '../../src/store/market-data.ts';
 
 /** A fresh temporary directory and a cleanup function. */
 export function tempDir(prefix = 'liqcal-test-'): { dir: string; path: (name: string) => string; cleanup: () => void } {
@@ -23,4 +26,22 @@ export function syntheticBars(startMs: number, count: number, stepMs = 3_600_000
     price = close;
   }
   return out;
+}
+
+/**
+ * Registers beforeEach/afterEach hooks that give each test a fresh store in a fresh temporary
+ * directory, closed and deleted afterwards. Read the fields inside tests (they change per test).
+ */
+export function useTempStore(prefix = 'liqcal-store-'): { readonly dir: string; readonly store: import('../../src/store/db.ts').Store; readonly md: import('../../src/store/market-data.ts').MarketData } {
+  const state = {} as { dir: string; store: import('../../src/store/db.ts').Store; md: import('../../src/store/market-data.ts').MarketData };
+  beforeEach(() => {
+    state.dir = mkdtempSync(join(tmpdir(), prefix));
+    state.store = openStore(join(state.dir, 'test.db'));
+    state.md = new MarketData(state.store);
+  });
+  afterEach(() => {
+    state.store.close();
+    rmSync(state.dir, { recursive: true, force: true });
+  });
+  return state;
 }

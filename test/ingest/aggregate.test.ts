@@ -1,13 +1,9 @@
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../helpers/tmp.ts';
 import { isAppError } from '../../src/core/errors.ts';
 import { median, referencePrice, referencePriceFromStore, type Quote } from '../../src/ingest/aggregate.ts';
 import type { Bar } from '../../src/ingest/types.ts';
-import { openStore, type Store } from '../../src/store/db.ts';
-import { MarketData } from '../../src/store/market-data.ts';
 
 const NOW = Date.parse('2025-10-10T21:00:00Z');
 const q = (source: string, price: number, ageS = 1): Quote => ({ source, price, timeMs: NOW - ageS * 1000 });
@@ -108,29 +104,18 @@ describe('referencePrice', () => {
 });
 
 describe('referencePriceFromStore', () => {
-  let dir: string;
-  let store: Store;
-  let md: MarketData;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'liqcal-ref-'));
-    store = openStore(join(dir, 'r.db'));
-    md = new MarketData(store);
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const ctx = useTempStore('liqcal-ref-');
 
   const H = 3_600_000;
   const T = Date.parse('2025-10-10T20:00:00Z');
   const bar = (openTimeMs: number, close: number): Bar => ({ openTimeMs, open: close, high: close, low: close, close, volume: 1 });
 
   it('uses the close of the latest completed bar per source, rejecting stale and outlying ones', () => {
-    md.upsertRows('bars', { venue: 'binance', symbol: 'BTCUSDT', interval: '1h' }, [bar(T - 2 * H, 100), bar(T - H, 110), bar(T, 999)]);
-    md.upsertRows('bars', { venue: 'okx', symbol: 'BTC-USDT', interval: '1h' }, [bar(T - H, 110.5)]);
-    md.upsertRows('bars', { venue: 'bybit', symbol: 'BTCUSDT', interval: '1h' }, [bar(T - H, 130)]);
-    md.upsertRows('bars', { venue: 'coinbase', symbol: 'BTC-USD', interval: '1h' }, [bar(T - 5 * H, 109)]);
-    md.upsertRows('bars', { venue: 'kraken', symbol: 'XBTUSD', interval: '1h' }, [bar(T - H, 109.8)]);
+    ctx.md.upsertRows('bars', { venue: 'binance', symbol: 'BTCUSDT', interval: '1h' }, [bar(T - 2 * H, 100), bar(T - H, 110), bar(T, 999)]);
+    ctx.md.upsertRows('bars', { venue: 'okx', symbol: 'BTC-USDT', interval: '1h' }, [bar(T - H, 110.5)]);
+    ctx.md.upsertRows('bars', { venue: 'bybit', symbol: 'BTCUSDT', interval: '1h' }, [bar(T - H, 130)]);
+    ctx.md.upsertRows('bars', { venue: 'coinbase', symbol: 'BTC-USD', interval: '1h' }, [bar(T - 5 * H, 109)]);
+    ctx.md.upsertRows('bars', { venue: 'kraken', symbol: 'XBTUSD', interval: '1h' }, [bar(T - H, 109.8)]);
     const sources = [
       { venue: 'binance', symbol: 'BTCUSDT', interval: '1h' },
       { venue: 'okx', symbol: 'BTC-USDT', interval: '1h' },
@@ -140,7 +125,7 @@ describe('referencePriceFromStore', () => {
       { venue: 'nobody', symbol: 'BTC', interval: '1h' },
     ];
     // At T + 30 min the T bar is still open: its close (999) must not be used.
-    const r = referencePriceFromStore(md, { sources, atMs: T + 30 * 60_000, maxAgeMs: 2 * H });
+    const r = referencePriceFromStore(ctx.md, { sources, atMs: T + 30 * 60_000, maxAgeMs: 2 * H });
     expect(r.quotes.find((x) => x.source === 'binance:BTCUSDT:1h')).toEqual({ source: 'binance:BTCUSDT:1h', price: 110, timeMs: T, openTimeMs: T - H });
     expect(r).toMatchObject({ price: 110, used: ['binance:BTCUSDT:1h', 'okx:BTC-USDT:1h', 'kraken:XBTUSD:1h'], ok: true, atMs: T + 30 * 60_000 });
     expect(r.excluded.map((x) => [x.source, x.reason])).toEqual([
@@ -150,17 +135,17 @@ describe('referencePriceFromStore', () => {
     ]);
     expect(r.excluded[0]!.detail).toMatch(/coinbase:BTC-USD:1h has no bar that closed between 2025-10-10T18:30:00.000Z and 2025-10-10T20:30:00.000Z \(max age 7200 s\)/);
     // Once the T bar has closed it is used.
-    expect(referencePriceFromStore(md, { sources: sources.slice(0, 1), atMs: T + H, maxAgeMs: 2 * H }).price).toBe(999);
+    expect(referencePriceFromStore(ctx.md, { sources: sources.slice(0, 1), atMs: T + H, maxAgeMs: 2 * H }).price).toBe(999);
   });
 
   it('counts age from the bar close: a bar that closed exactly maxAge ago is still fresh', () => {
-    md.upsertRows('bars', { venue: 'binance', symbol: 'BTCUSDT', interval: '1h' }, [bar(T, 100)]);
+    ctx.md.upsertRows('bars', { venue: 'binance', symbol: 'BTCUSDT', interval: '1h' }, [bar(T, 100)]);
     const src = [{ venue: 'binance', symbol: 'BTCUSDT', interval: '1h' }];
-    expect(referencePriceFromStore(md, { sources: src, atMs: T + H + 600_000, maxAgeMs: 600_000 }).ok).toBe(true);
-    expect(referencePriceFromStore(md, { sources: src, atMs: T + H + 600_001, maxAgeMs: 600_000 }).ok).toBe(false);
+    expect(referencePriceFromStore(ctx.md, { sources: src, atMs: T + H + 600_000, maxAgeMs: 600_000 }).ok).toBe(true);
+    expect(referencePriceFromStore(ctx.md, { sources: src, atMs: T + H + 600_001, maxAgeMs: 600_000 }).ok).toBe(false);
   });
 
   it('refuses an unknown interval', () => {
-    expect(() => referencePriceFromStore(md, { sources: [{ venue: 'a', symbol: 'b', interval: '7h' }], atMs: T, maxAgeMs: H })).toThrow(/not a bar interval/);
+    expect(() => referencePriceFromStore(ctx.md, { sources: [{ venue: 'a', symbol: 'b', interval: '7h' }], atMs: T, maxAgeMs: H })).toThrow(/not a bar interval/);
   });
 });

@@ -1,38 +1,26 @@
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../helpers/tmp.ts';
 import { AppError, isAppError } from '../../src/core/errors.ts';
 import { importCsv } from '../../src/ingest/csv.ts';
 import { parseDecimal } from '../../src/ingest/csv/formats.ts';
 import type { Bar, FundingRow, ImpliedVolRow } from '../../src/ingest/types.ts';
-import { openStore, type Store } from '../../src/store/db.ts';
-import { MarketData, type SeriesKey } from '../../src/store/market-data.ts';
+import { type SeriesKey } from '../../src/store/market-data.ts';
 import { SHARED_DATA } from '../helpers/http-server.ts';
 
 const MARKET = `${SHARED_DATA}market/`;
 const SPOT_1H = `${MARKET}binance-spot__finom-static-klines/BTCUSDT/1h/`;
 const FIX = new URL('../fixtures/csv/', import.meta.url).pathname;
 
-let dir: string;
-let store: Store;
-let md: MarketData;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'liqcal-csv-'));
-  store = openStore(join(dir, 'test.db'));
-  md = new MarketData(store);
-});
-afterEach(() => {
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const ctx = useTempStore('liqcal-csv-');
 
 const spot: SeriesKey = { venue: 'binance-spot', symbol: 'BTCUSDT', interval: '1h' };
 const test = { venue: 'test', symbol: 'TEST', interval: '1h' } as const satisfies SeriesKey;
 
 async function importError(files: string[], key: SeriesKey = test): Promise<AppError> {
-  const e = await importCsv({ md, ...key, interval: '1h', files }).then(() => undefined, (err: unknown) => err);
+  const e = await importCsv({ md: ctx.md, ...key, interval: '1h', files }).then(() => undefined, (err: unknown) => err);
   if (!(e instanceof AppError)) throw new Error(`expected an AppError, got ${String(e)}`);
   return e;
 }
@@ -40,51 +28,51 @@ async function importError(files: string[], key: SeriesKey = test): Promise<AppE
 describe('importCsv: real shared files, read in place (golden)', () => {
   it('imports a Binance spot year: row count, exact first and last bars, watermark', async () => {
     const file = `${SPOT_1H}BTCUSDT-1h-2023.csv`;
-    const r = await importCsv({ md, ...spot, interval: '1h', files: [file] });
+    const r = await importCsv({ md: ctx.md, ...spot, interval: '1h', files: [file] });
     expect(r.rows).toBe(8759); // 8760 hours minus the 2023-03-24 13:00 outage
     expect(r.duplicates).toBe(0);
     expect(r.files).toEqual([{ file, kind: 'bars', format: 'klines', rows: 8759, duplicates: 0, firstMs: 1672531200000, lastMs: 1704063600000 }]);
     expect(r.firstMs).toBe(1672531200000);
     expect(r.lastMs).toBe(1704063600000);
     expect(r.elapsedMs).toBeGreaterThan(0);
-    const bars = md.readRows('bars', spot);
+    const bars = ctx.md.readRows('bars', spot);
     expect(bars).toHaveLength(8759);
     expect(bars[0]).toEqual({ openTimeMs: 1672531200000, open: 16541.77, high: 16545.7, low: 16508.39, close: 16529.67, volume: 4364.8357, quoteVolume: 72146293.5867229, trades: 149854, takerBuyBaseVolume: 2179.94772 });
     expect(bars[8758]).toEqual({ openTimeMs: 1704063600000, open: 42257.89, high: 42345.65, low: 42066, close: 42283.58, volume: 1710.13721, quoteVolume: 72198036.3232907, trades: 55536, takerBuyBaseVolume: 777.45746 });
     // The outage hour before the gap is a flat zero-volume bar; it is stored as is.
     expect(bars.find((b) => b.openTimeMs === 1679659200000)).toMatchObject({ open: 28080, high: 28080, low: 28080, close: 28080, volume: 0 });
-    expect(md.watermark('bars', spot)).toBe(1704063600000);
+    expect(ctx.md.watermark('bars', spot)).toBe(1704063600000);
   });
 
   it('imports yearly files in order, tolerates overlaps and is idempotent on re-import', async () => {
     const files = [`${SPOT_1H}BTCUSDT-1h-2022.csv`, `${SPOT_1H}BTCUSDT-1h-2023.csv`];
     const progress: number[] = [];
-    const r1 = await importCsv({ md, ...spot, interval: '1h', files, batchRows: 4000, onProgress: (n) => progress.push(n) });
+    const r1 = await importCsv({ md: ctx.md, ...spot, interval: '1h', files, batchRows: 4000, onProgress: (n) => progress.push(n) });
     expect(r1.rows).toBe(8760 + 8759);
     expect(r1.files.map((f) => f.rows)).toEqual([8760, 8759]);
     expect(progress).toEqual([4000, 8000, 8760, 12760, 16760, 17519]);
-    const before = md.readRows('bars', spot);
+    const before = ctx.md.readRows('bars', spot);
     // Overlap: the 2023 file again, then both again.
-    await importCsv({ md, ...spot, interval: '1h', files: [files[1]!, ...files] });
-    expect(md.readRows('bars', spot)).toEqual(before);
-    expect(md.watermark('bars', spot)).toBe(1704063600000);
+    await importCsv({ md: ctx.md, ...spot, interval: '1h', files: [files[1]!, ...files] });
+    expect(ctx.md.readRows('bars', spot)).toEqual(before);
+    expect(ctx.md.watermark('bars', spot)).toBe(1704063600000);
   });
 
   it('reads the perp format without taker volume (quote_volume,trades) and leaves taker undefined', async () => {
     const file = `${MARKET}binance-usdm-perp__gravestone-data/1h/BTCUSDT-perp-1h.csv`;
     const key = { venue: 'binance-usdm', symbol: 'BTCUSDT', interval: '1h' } as const;
-    const r = await importCsv({ md, ...key, files: [file] });
+    const r = await importCsv({ md: ctx.md, ...key, files: [file] });
     expect(r.files[0]).toMatchObject({ format: 'klines-no-taker', rows: 1168, firstMs: 1757750400000, lastMs: 1761951600000 });
-    const [first] = md.readRows('bars', key, { limit: 1 });
+    const [first] = ctx.md.readRows('bars', key, { limit: 1 });
     expect(first).toEqual<Bar>({ openTimeMs: 1757750400000, open: 115715.5, high: 116011, low: 115715.5, close: 115913.3, volume: 1844.202, quoteVolume: 213658733.8412, trades: 39746, takerBuyBaseVolume: undefined });
   });
 
   it('reads the plain OHLCV perp format', async () => {
     const file = `${MARKET}binance-usdm-perp__pixelalpha-markettrend/BTCUSDT-perp-1h.csv`;
     const key = { venue: 'binance-usdm', symbol: 'BTCUSDT', interval: '1h' } as const;
-    const r = await importCsv({ md, ...key, files: [file], kind: 'bars' });
+    const r = await importCsv({ md: ctx.md, ...key, files: [file], kind: 'bars' });
     expect(r.files[0]).toMatchObject({ format: 'ohlcv', rows: 37660, firstMs: 1577836800000 });
-    expect(md.readRows('bars', key, { limit: 1 })[0]).toEqual<Bar>({ openTimeMs: 1577836800000, open: 7189.43, high: 7190.52, low: 7170.15, close: 7171.55, volume: 2449.049, quoteVolume: undefined, trades: undefined, takerBuyBaseVolume: undefined });
+    expect(ctx.md.readRows('bars', key, { limit: 1 })[0]).toEqual<Bar>({ openTimeMs: 1577836800000, open: 7189.43, high: 7190.52, low: 7170.15, close: 7171.55, volume: 2449.049, quoteVolume: undefined, trades: undefined, takerBuyBaseVolume: undefined });
   });
 
   it('reads funding in percent (÷100) and as a fraction, keeping the ms jitter of funding times', async () => {
@@ -92,15 +80,15 @@ describe('importCsv: real shared files, read in place (golden)', () => {
     const frac = `${MARKET}binance-usdm-perp__rl-trading-validation/BTC_USDT_USDT-8h-funding_rate.csv`;
     const a = { venue: 'binance-usdm', symbol: 'BTCUSDT', interval: '1h' } as const;
     const b = { venue: 'freqtrade', symbol: 'BTCUSDT', interval: '1h' } as const;
-    const ra = await importCsv({ md, ...a, files: [pct] });
-    const rb = await importCsv({ md, ...b, files: [frac] });
+    const ra = await importCsv({ md: ctx.md, ...a, files: [pct] });
+    const rb = await importCsv({ md: ctx.md, ...b, files: [frac] });
     expect(ra.files[0]).toMatchObject({ kind: 'funding', format: 'funding-pct', rows: 3281, firstMs: 1667462400016, lastMs: 1761926400007 });
     expect(rb.files[0]).toMatchObject({ kind: 'funding', format: 'funding-fraction', rows: 115, firstMs: 1758240000000 });
-    const fa = md.readRows('funding', a);
+    const fa = ctx.md.readRows('funding', a);
     expect(fa[0]).toEqual<FundingRow>({ fundingTimeMs: 1667462400016, rate: 0.00044 / 100, markPrice: undefined });
     expect(fa[1]!.fundingTimeMs).toBe(1667491200005);
     expect(fa.at(-1)!.rate).toBeCloseTo(0.0001, 15);
-    const fb = md.readRows('funding', b);
+    const fb = ctx.md.readRows('funding', b);
     expect(fb[0]!.rate).toBe(-2.31e-6);
     expect(fb[1]).toEqual<FundingRow>({ fundingTimeMs: 1758268800005, rate: 2.109e-5, markPrice: undefined });
     // The two sources agree where they overlap (PROVENANCE.md: 0 mismatches).
@@ -108,15 +96,15 @@ describe('importCsv: real shared files, read in place (golden)', () => {
     const common = fb.filter((f) => byTime.has(f.fundingTimeMs));
     expect(common.length).toBeGreaterThan(50);
     for (const f of common) expect(byTime.get(f.fundingTimeMs)).toBeCloseTo(f.rate, 12);
-    expect(md.watermark('funding', a)).toBe(1761926400007);
+    expect(ctx.md.watermark('funding', a)).toBe(1761926400007);
   });
 
   it('reads the Deribit DVOL close as an implied-vol series', async () => {
     const file = `${MARKET}deribit-dvol-btc__eth-dashboard/BTC-DVOL-1d-close.csv`;
     const key = { venue: 'deribit', symbol: 'BTC', interval: '1d' } as const;
-    const r = await importCsv({ md, ...key, files: [file] });
+    const r = await importCsv({ md: ctx.md, ...key, files: [file] });
     expect(r.files[0]).toMatchObject({ kind: 'impliedVol', format: 'dvol-close', rows: 1091, firstMs: 1667692800000, lastMs: 1761868800000 });
-    const rows = md.readRows('impliedVol', key);
+    const rows = ctx.md.readRows('impliedVol', key);
     expect(rows[0]).toEqual<ImpliedVolRow>({ timeMs: 1667692800000, open: undefined, high: undefined, low: undefined, close: 56.76 });
     expect(rows.at(-1)!.close).toBe(43.31);
   });
@@ -137,10 +125,10 @@ describe('importCsv: bad files name file, line and field, and write nothing of t
   it.each(cases)('%s → dataQuality at line %i', async (fixture, line, field, message) => {
     const file = `${FIX}${fixture}`;
     // Two earlier hours with other values: a partial write would change them, or add hour 2 and move the watermark.
-    const earlier = join(dir, 'earlier.csv');
+    const earlier = join(ctx.dir, 'earlier.csv');
     writeFileSync(earlier, 'open_time_ms,open,high,low,close,volume\n1672531200000,200,210,190,205,1\n1672534800000,205,212,201,208,1\n');
-    await importCsv({ md, ...test, interval: '1h', files: [earlier] });
-    const before = md.readRows('bars', test);
+    await importCsv({ md: ctx.md, ...test, interval: '1h', files: [earlier] });
+    const before = ctx.md.readRows('bars', test);
     expect(before).toHaveLength(2);
     const e = await importError([file]);
     expect(e.kind).toBe('dataQuality');
@@ -149,21 +137,21 @@ describe('importCsv: bad files name file, line and field, and write nothing of t
     expect(e.message).toContain('Nothing of this file was imported');
     expect(e.context).toMatchObject({ file, line, ...(field ? { field } : {}) });
     // The file's good first rows (other values on the same hours, plus hour 2) were not written either.
-    expect(md.readRows('bars', test)).toEqual(before);
-    expect(md.watermark('bars', test)).toBe(1672534800000);
+    expect(ctx.md.readRows('bars', test)).toEqual(before);
+    expect(ctx.md.watermark('bars', test)).toBe(1672534800000);
   });
 
   it('writes nothing of a bad file into an empty series (no rows, no watermark)', async () => {
     await importError([`${FIX}negative-price.csv`]);
-    expect(md.readTimes('bars', test)).toHaveLength(0);
-    expect(md.watermark('bars', test)).toBeUndefined();
-    expect(md.listSeries()).toEqual([]);
+    expect(ctx.md.readTimes('bars', test)).toHaveLength(0);
+    expect(ctx.md.watermark('bars', test)).toBeUndefined();
+    expect(ctx.md.listSeries()).toEqual([]);
   });
 
   it('keeps earlier good files of the same call (all-or-nothing is per file)', async () => {
     const e = await importError([`${FIX}crlf-bom.csv`, `${FIX}nan.csv`]);
     expect(e.context).toMatchObject({ file: `${FIX}nan.csv`, line: 5 });
-    expect(md.readTimes('bars', test)).toHaveLength(3);
+    expect(ctx.md.readTimes('bars', test)).toHaveLength(3);
   });
 
   it('rejects a wrong header with a config error naming file, header found and headers expected', async () => {
@@ -176,27 +164,27 @@ describe('importCsv: bad files name file, line and field, and write nothing of t
     expect(e.message).toContain('"open_time_ms,open,high,low,close,volume,quote_volume,trades,taker_buy_base_volume"');
     expect(e.message).toContain('"funding_time_ms,funding_rate_pct"');
     expect(e.message).toContain('"date_ms,dvol_close"');
-    expect(md.listSeries()).toEqual([]);
+    expect(ctx.md.listSeries()).toEqual([]);
   });
 
   it('rejects a header of another kind than the one asked for', async () => {
-    const e = await importCsv({ md, ...test, files: [`${FIX}crlf-bom.csv`], kind: 'funding' }).catch((err: unknown) => err);
+    const e = await importCsv({ md: ctx.md, ...test, files: [`${FIX}crlf-bom.csv`], kind: 'funding' }).catch((err: unknown) => err);
     expect(isAppError(e, 'config')).toBe(true);
     expect((e as AppError).message).toMatch(/It is a bars file, but kind funding was requested/);
   });
 
   it('rejects an empty file, and a missing file as an io error', async () => {
-    const empty = join(dir, 'empty.csv');
+    const empty = join(ctx.dir, 'empty.csv');
     writeFileSync(empty, '');
     expect((await importError([empty])).message).toMatch(/empty\.csv:1: found an empty file \(no header line\)/);
-    const missing = join(dir, 'nope.csv');
+    const missing = join(ctx.dir, 'nope.csv');
     const e = await importError([missing]);
     expect(e.kind).toBe('io');
     expect(e.message).toContain(missing);
   });
 
   it('rejects a file with an endless line instead of buffering it', async () => {
-    const file = join(dir, 'blob.csv');
+    const file = join(ctx.dir, 'blob.csv');
     writeFileSync(file, `open_time_ms,open,high,low,close,volume\n${'9'.repeat(3 << 20)}`);
     const e = await importError([file]);
     expect(e.kind).toBe('dataQuality');
@@ -204,7 +192,7 @@ describe('importCsv: bad files name file, line and field, and write nothing of t
   });
 
   it('rejects invalid options as a config error', async () => {
-    const e = await importCsv({ md, ...test, files: [] }).catch((err: unknown) => err);
+    const e = await importCsv({ md: ctx.md, ...test, files: [] }).catch((err: unknown) => err);
     expect(isAppError(e, 'config')).toBe(true);
     expect((e as AppError).message).toContain('files');
   });
@@ -212,33 +200,33 @@ describe('importCsv: bad files name file, line and field, and write nothing of t
 
 describe('importCsv: duplicates, line endings, empty files', () => {
   it('skips and counts exact duplicate rows', async () => {
-    const r = await importCsv({ md, ...test, files: [`${FIX}duplicate.csv`] });
+    const r = await importCsv({ md: ctx.md, ...test, files: [`${FIX}duplicate.csv`] });
     expect(r).toMatchObject({ rows: 5, duplicates: 2 });
     expect(r.files[0]).toMatchObject({ rows: 5, duplicates: 2 });
-    expect(Array.from(md.readTimes('bars', test))).toEqual([0, 1, 2, 3, 4].map((i) => 1672531200000 + i * 3_600_000));
+    expect(Array.from(ctx.md.readTimes('bars', test))).toEqual([0, 1, 2, 3, 4].map((i) => 1672531200000 + i * 3_600_000));
   });
 
   it('accepts CRLF line ends and a UTF-8 byte-order mark', async () => {
-    const r = await importCsv({ md, ...test, files: [`${FIX}crlf-bom.csv`] });
+    const r = await importCsv({ md: ctx.md, ...test, files: [`${FIX}crlf-bom.csv`] });
     expect(r.rows).toBe(3);
-    expect(md.readRows('bars', test)[2]).toMatchObject({ open: 108, high: 109, low: 100, close: 101, volume: 12.5 });
+    expect(ctx.md.readRows('bars', test)[2]).toMatchObject({ open: 108, high: 109, low: 100, close: 101, volume: 12.5 });
   });
 
   it('accepts a header-only file and writes nothing', async () => {
-    const r = await importCsv({ md, ...test, files: [`${FIX}header-only.csv`] });
+    const r = await importCsv({ md: ctx.md, ...test, files: [`${FIX}header-only.csv`] });
     expect(r).toMatchObject({ rows: 0, duplicates: 0, firstMs: undefined, lastMs: undefined });
-    expect(md.watermark('bars', test)).toBeUndefined();
+    expect(ctx.md.watermark('bars', test)).toBeUndefined();
   });
 
   it('handles a file without a final newline and lines split across read chunks', async () => {
-    const file = join(dir, 'long.csv');
+    const file = join(ctx.dir, 'long.csv');
     const lines = ['open_time_ms,open,high,low,close,volume'];
     // ~2.5 MiB: several 1 MiB chunks, so lines straddle chunk boundaries.
     for (let i = 0; i < 40_000; i++) lines.push(`${1672531200000 + i * 60_000},100.123456789,100.5,99.5,100.25,${(i * 0.001).toFixed(3)}`);
     writeFileSync(file, `${lines.join('\n')}`);
-    const r = await importCsv({ md, ...test, interval: '1m', files: [file] });
+    const r = await importCsv({ md: ctx.md, ...test, interval: '1m', files: [file] });
     expect(r.rows).toBe(40_000);
-    const rows = md.readRows('bars', { ...test, interval: '1m' });
+    const rows = ctx.md.readRows('bars', { ...test, interval: '1m' });
     expect(rows[39_999]).toMatchObject({ openTimeMs: 1672531200000 + 39_999 * 60_000, open: 100.123456789, volume: 39.999 });
   });
 });

@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempStore } from '../helpers/tmp.ts';
 import { isAppError } from '../../src/core/errors.ts';
 import { importCsv } from '../../src/ingest/csv.ts';
 import { countDuplicates, countNonMonotonic, dataStatus, findGaps, FUNDING_STALE_AFTER_MS, seriesQuality } from '../../src/ingest/quality.ts';
-import { openStore, type Store } from '../../src/store/db.ts';
-import { MarketData } from '../../src/store/market-data.ts';
 import { SHARED_DATA } from '../helpers/http-server.ts';
 
 const H = 3_600_000;
@@ -48,60 +44,49 @@ describe('findGaps, countDuplicates, countNonMonotonic (synthetic arrays)', () =
 });
 
 describe('seriesQuality and dataStatus over a store', () => {
-  let dir: string;
-  let store: Store;
-  let md: MarketData;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'liqcal-quality-'));
-    store = openStore(join(dir, 'q.db'));
-    md = new MarketData(store);
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const ctx = useTempStore('liqcal-quality-');
 
   const spot = { venue: 'binance-spot', symbol: 'BTCUSDT', interval: '1h' } as const;
   const LAST_2023 = 1704063600000;
 
   it('detects the 2023-03-24 13:00 Binance outage in the real 2023 file, and judges staleness', async () => {
-    await importCsv({ md, ...spot, files: [`${SHARED_DATA}market/binance-spot__finom-static-klines/BTCUSDT/1h/BTCUSDT-1h-2023.csv`] });
-    const q = seriesQuality(md, spot, 'bars', { nowMs: LAST_2023 + H + 2 * H });
+    await importCsv({ md: ctx.md, ...spot, files: [`${SHARED_DATA}market/binance-spot__finom-static-klines/BTCUSDT/1h/BTCUSDT-1h-2023.csv`] });
+    const q = seriesQuality(ctx.md, spot, 'bars', { nowMs: LAST_2023 + H + 2 * H });
     expect(q).toMatchObject({
       bars: 8759, firstMs: 1672531200000, lastMs: LAST_2023, gaps: 1, missingBars: 1, duplicates: 0, nonMonotonic: 0, ohlcViolations: 0,
       largestGap: { startMs: Date.parse('2023-03-24T13:00:00Z'), endMs: Date.parse('2023-03-24T13:00:00Z'), missing: 1 },
       stale: false, ageMs: 2 * H, stepMs: H,
     });
-    expect(seriesQuality(md, spot, 'bars', { nowMs: LAST_2023 + 3 * H + 1 }).stale).toBe(true);
-    expect(seriesQuality(md, spot, 'bars', { nowMs: LAST_2023 + 3 * H + 1, staleAfterMs: 24 * H }).stale).toBe(false);
+    expect(seriesQuality(ctx.md, spot, 'bars', { nowMs: LAST_2023 + 3 * H + 1 }).stale).toBe(true);
+    expect(seriesQuality(ctx.md, spot, 'bars', { nowMs: LAST_2023 + 3 * H + 1, staleAfterMs: 24 * H }).stale).toBe(false);
   });
 
   it('counts stored bars that violate OHLC rules (written around validation)', () => {
-    md.upsertRows('bars', spot, [
+    ctx.md.upsertRows('bars', spot, [
       { openTimeMs: 0, open: 10, high: 11, low: 9, close: 10, volume: 1 },
       { openTimeMs: H, open: 10, high: 9, low: 11, close: 10, volume: 1 },
       { openTimeMs: 2 * H, open: 10, high: 12, low: 9, close: 13, volume: 1 },
       { openTimeMs: 3 * H, open: 10, high: 11, low: 9, close: 10, volume: 1, quoteVolume: 10, trades: 3 },
     ]);
-    expect(seriesQuality(md, spot, 'bars', { nowMs: 5 * H }).ohlcViolations).toBe(2);
+    expect(seriesQuality(ctx.md, spot, 'bars', { nowMs: 5 * H }).ohlcViolations).toBe(2);
   });
 
   it('judges funding staleness against 9 h since the last event, and its gaps against 8 h', async () => {
     const key = { venue: 'binance-usdm', symbol: 'BTCUSDT', interval: '1h' } as const;
-    await importCsv({ md, ...key, files: [`${SHARED_DATA}market/binance-funding-btcusdt__eth-dashboard/BTCUSDT-funding-8h-pct.csv`] });
+    await importCsv({ md: ctx.md, ...key, files: [`${SHARED_DATA}market/binance-funding-btcusdt__eth-dashboard/BTCUSDT-funding-8h-pct.csv`] });
     const last = 1761926400007;
-    const fresh = seriesQuality(md, key, 'funding', { nowMs: last + FUNDING_STALE_AFTER_MS });
+    const fresh = seriesQuality(ctx.md, key, 'funding', { nowMs: last + FUNDING_STALE_AFTER_MS });
     expect(fresh).toMatchObject({ bars: 3281, gaps: 0, missingBars: 0, stale: false, ageMs: 9 * H, ohlcViolations: 0, stepMs: 8 * H });
-    expect(seriesQuality(md, key, 'funding', { nowMs: last + FUNDING_STALE_AFTER_MS + 1 }).stale).toBe(true);
+    expect(seriesQuality(ctx.md, key, 'funding', { nowMs: last + FUNDING_STALE_AFTER_MS + 1 }).stale).toBe(true);
   });
 
   it('lists every series for `data status --json` with the agreed keys', async () => {
     const m = `${SHARED_DATA}market/`;
-    await importCsv({ md, ...spot, files: [`${m}binance-spot__finom-static-klines/BTCUSDT/1h/BTCUSDT-1h-2023.csv`] });
-    await importCsv({ md, venue: 'binance-usdm', symbol: 'BTCUSDT', interval: '1h', files: [`${m}binance-funding-btcusdt__eth-dashboard/BTCUSDT-funding-8h-pct.csv`] });
-    await importCsv({ md, venue: 'deribit', symbol: 'BTC', interval: '1d', files: [`${m}deribit-dvol-btc__eth-dashboard/BTC-DVOL-1d-close.csv`] });
+    await importCsv({ md: ctx.md, ...spot, files: [`${m}binance-spot__finom-static-klines/BTCUSDT/1h/BTCUSDT-1h-2023.csv`] });
+    await importCsv({ md: ctx.md, venue: 'binance-usdm', symbol: 'BTCUSDT', interval: '1h', files: [`${m}binance-funding-btcusdt__eth-dashboard/BTCUSDT-funding-8h-pct.csv`] });
+    await importCsv({ md: ctx.md, venue: 'deribit', symbol: 'BTC', interval: '1d', files: [`${m}deribit-dvol-btc__eth-dashboard/BTC-DVOL-1d-close.csv`] });
     const nowMs = Date.parse('2025-11-01T00:00:00Z');
-    const status = JSON.parse(JSON.stringify(dataStatus(md, nowMs))) as { series: Record<string, unknown>[] };
+    const status = JSON.parse(JSON.stringify(dataStatus(ctx.md, nowMs))) as { series: Record<string, unknown>[] };
     expect(status.series.map((s) => [s.kind, s.venue, s.symbol, s.interval])).toEqual([
       ['bars', 'binance-spot', 'BTCUSDT', '1h'],
       ['funding', 'binance-usdm', 'BTCUSDT', 'event'],
@@ -120,6 +105,6 @@ describe('seriesQuality and dataStatus over a store', () => {
   });
 
   it('returns no series for an empty store', () => {
-    expect(dataStatus(md, 0)).toEqual({ series: [] });
+    expect(dataStatus(ctx.md, 0)).toEqual({ series: [] });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.ts';
-import { epochMs, fixedClock, type Interval } from '../../../src/core/time.ts';
+import { epochMs, type Interval } from '../../../src/core/time.ts';
 import { decimal8, startVenueServer, type VenueDataProvider, type VenueServer } from '../../../src/ingest/replay/wire-server.ts';
 import type { Bar } from '../../../src/ingest/types.ts';
 import { createBinanceSource } from '../../../src/ingest/venues/binance/client.ts';
