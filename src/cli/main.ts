@@ -3,6 +3,7 @@ import { EXIT_CODES } from '../core/errors.ts';
 import { registerData } from './commands/data.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImportCsv } from './commands/import-csv.ts';
+import { registerForecasting } from './commands/forecasting.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerServeVenue } from './commands/serve-venue.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerImportCsv(program);
   registerServeVenue(program);
   registerData(program);
+  registerForecasting(program);
   registerRuns(program);
   program.addHelpText('after', `
 Examples:

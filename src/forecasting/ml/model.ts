@@ -1,0 +1,167 @@
+/**
+ * The `ml` forecaster: a HAR-residual dense network with quantile and spike heads, pooled across symbols.
+ *
+ * - Mean: the pooled log-HAR of Corsi (2009) with per-symbol fixed effects (har.ts), fitted by OLS on the
+ *   training fold; the network starts at it and learns a residual (HARNet idea, arXiv 2205.07719).
+ * - Network (network.ts): z-scored features (per-symbol statistics, transform.ts) → dense ReLU layers plus a
+ *   linear skip → monotone quantiles of the standardised HAR residual (pinball loss) and a spike logit (BCE),
+ *   trained jointly with Adam on seeded mini-batches, early-stopped on a time-ordered validation fold.
+ * - Calibration (on the held-back tail, samples.ts): Platt (default) or isotonic for the spike probability,
+ *   and one QLIKE-optimal scale for the variance point forecast (quantiles.ts).
+ * - Unseen symbols are normalised with statistics pooled over all training symbols.
+ *
+ * Everything random is seeded from `FitOptions.seed` (initialisers, sub-sample, batch order): equal seeds and
+ * data give bit-identical weights on one backend.
+ */
+import { AppError } from '../../core/errors.ts';
+import { deriveSeed } from '../../core/rng.ts';
+import type { FeatureFrame } from '../../features/frame.ts';
+import { BASE_FEATURES, featureSetHash } from '../../features/build.ts';
+import type { FitOptions, Forecaster, ModelArtifact } from '../forecaster.ts';
+import { loadTf } from './backend.ts';
+import { brierScore, calibrate, fitIsotonic, fitPlatt, sigmoid } from './calibration.ts';
+import { decode, FittedMlForecaster } from './fitted.ts';
+import { HAR_INPUTS } from './har.ts';
+import { requiredColumns } from './inputs.ts';
+import { buildNetwork, evaluate, trainNetwork, type TrainData } from './network.ts';
+import { meanQlike, qlikeScale } from './quantiles.ts';
+import { buildFitData, toTrainData, type Fold } from './samples.ts';
+import { resolveMlSpec, type MlSpec, type ResolvedMlSpec } from './spec.ts';
+import { jsonMetrics, ML_STATE_FORMAT, parseMlState, type MlState } from './state.ts';
+import { deserialiseModel, serialiseModel } from './weights-io.ts';
+
+export { FittedMlForecaster } from './fitted.ts';
+export type { MlSpec } from './spec.ts';
+
+/** Empirical quantile (linear interpolation) of a sorted array. */
+function sortedQuantile(sorted: Float32Array, tau: number): number {
+  if (sorted.length === 0) return 0;
+  const pos = tau * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/** Initial output bias: the residual quantiles as first value + softplus⁻¹ increments, then the base-rate logit. */
+function initialBias(train: TrainData, quantiles: readonly number[]): number[] {
+  const sorted = train.y.slice().sort();
+  const q = quantiles.map((t) => sortedQuantile(sorted, t));
+  const raw = [q[0]!];
+  for (let k = 1; k < q.length; k++) {
+    const inc = Math.max(q[k]! - q[k - 1]!, 1e-3);
+    raw.push(inc > 20 ? inc : Math.log(Math.expm1(inc)));
+  }
+  let pos = 0; let n = 0;
+  for (let i = 0; i < train.n; i++) { pos += train.spike[i]! * train.mask[i]!; n += train.mask[i]!; }
+  const p = Math.min(Math.max(n > 0 ? pos / n : 0.1, 1e-3), 1 - 1e-3);
+  return [...raw, Math.log(p / (1 - p))];
+}
+
+/** Fits the spike calibration and variance scale on a fold, and measures them there. */
+function calibrateOn(fitted: { model: Parameters<typeof decode>[0] }, fold: Fold, width: number, spec: ResolvedMlSpec, har: MlState['harCoefs']) {
+  const dec = decode(fitted.model, fold.x, fold.offset, width, spec.quantiles, har);
+  const spike = spec.calibration === 'isotonic' ? fitIsotonic(dec.logit, fold.spike) : fitPlatt(dec.logit, fold.spike);
+  const varianceScale = qlikeScale(fold.rv, dec.meanRv);
+  const raw = Float64Array.from(dec.logit, sigmoid);
+  const cal = Float64Array.from(dec.logit, (s) => calibrate(spike, s));
+  const harOnly = Float64Array.from(fold.offset, (o) => Math.exp(o + 0.5 * har.residualStd ** 2));
+  const harScale = qlikeScale(fold.rv, harOnly);
+  const metrics: Record<string, number> = {
+    calRows: fold.n,
+    calBrierRaw: brierScore(raw, fold.spike),
+    calBrierCalibrated: brierScore(cal, fold.spike),
+    calQlike: meanQlike(fold.rv, dec.meanRv.map((v) => v * varianceScale)),
+    calQlikeHar: meanQlike(fold.rv, harOnly.map((v) => v * harScale)),
+  };
+  const Q = spec.quantiles.length;
+  spec.quantiles.forEach((tau, j) => {
+    let hit = 0;
+    for (let i = 0; i < fold.n; i++) if (fold.logTarget[i]! <= dec.logQ[i * Q + j]!) hit++;
+    metrics[`calCoverage_${tau}`] = fold.n ? hit / fold.n : Number.NaN;
+  });
+  return { spike, varianceScale, metrics };
+}
+
+/** The `ml` forecaster, typed so that fit and load return the concrete {@link FittedMlForecaster}. */
+export interface MlForecaster extends Forecaster<MlSpec> {
+  fit(train: readonly FeatureFrame[], opts: FitOptions): Promise<FittedMlForecaster>;
+  load(artifact: ModelArtifact): Promise<FittedMlForecaster>;
+}
+
+/**
+ * Creates the `ml` forecaster (capabilities: quantiles, spike, pooled). See the module comment for the model.
+ * @param spec - Hyper-parameters; all optional (defaults: `ML_DEFAULTS` in spec.ts).
+ */
+export function createMlForecaster(spec: MlSpec = { kind: 'ml' }): MlForecaster {
+  const resolved = resolveMlSpec(spec);
+  return {
+    spec,
+    capabilities: { quantiles: true, spike: true, pooled: true },
+
+    async fit(frames: readonly FeatureFrame[], opts: FitOptions): Promise<FittedMlForecaster> {
+      const t0 = performance.now();
+      const { backend } = await loadTf();
+      if (!Number.isInteger(opts.horizonBars) || opts.horizonBars < 1) throw new AppError('config', `The ml forecaster needs a positive whole number of horizon bars, not ${opts.horizonBars}.`, { context: { horizonBars: opts.horizonBars } });
+      // Default: the base features every training frame has (qvol_z / trades_z are absent for bars without
+      // quote volume or trade counts). The list is recorded, and prediction frames must carry all of it.
+      const featureNames = resolved.features ? [...resolved.features] : BASE_FEATURES.filter((n) => frames.every((f) => f.columns[n]));
+      for (const f of frames) {
+        const missing = requiredColumns(featureNames).filter((c) => !f.columns[c]);
+        if (missing.length) throw new AppError('config', `The training frame of ${f.symbol} lacks ${missing.join(', ')}, which model ${resolved.name} uses; rebuild the features with those inputs or drop them from the spec's features.`, { context: { symbol: f.symbol, missing } });
+      }
+      const data = buildFitData(frames, featureNames, opts);
+      const width = featureNames.length;
+      const train = toTrainData(data.train, data.har.residualStd, width, { maxRows: resolved.maxTrainSamples, seed: opts.seed });
+      const val = toTrainData(data.val, data.har.residualStd, width);
+      const model = buildNetwork({ inputs: width, hidden: resolved.hidden, quantileCount: resolved.quantiles.length, seed: deriveSeed(opts.seed, 'init'), outputBias: initialBias(train, resolved.quantiles) });
+      try {
+        const report = trainNetwork(model, train, val, {
+          epochs: resolved.epochs, batchSize: resolved.batchSize, learningRate: resolved.learningRate, patience: resolved.patience,
+          quantiles: resolved.quantiles, spikeWeight: resolved.spikeLossWeight, seed: opts.seed,
+        });
+        // The calibration tail is normally non-empty; on very short histories fall back to validation, then train.
+        const [calFold, foldName] = data.cal.n >= 20 ? [data.cal, 'calibration' as const] : data.val.n >= 20 ? [data.val, 'validation' as const] : [data.train, 'train' as const];
+        const c = calibrateOn({ model }, calFold, width, resolved, data.har);
+        const serial = await serialiseModel(model);
+        const trainingMs = performance.now() - t0;
+        const state: MlState = {
+          format: ML_STATE_FORMAT, name: resolved.name,
+          topology: serial.topology as Record<string, unknown>, weightSpecs: serial.weightSpecs,
+          backend, featureNames, featureHash: featureSetHash(featureNames), harInputs: [...HAR_INPUTS],
+          normalisation: data.norm, harCoefs: data.har, quantiles: [...resolved.quantiles],
+          calibration: { spike: c.spike, varianceScale: c.varianceScale, sigmaFallback: data.har.residualStd, fold: foldName },
+          interval: frames[0]!.interval, horizonBars: opts.horizonBars, spikeK: opts.spikeK ?? null,
+          trainRange: data.range, symbols: data.symbols, seed: opts.seed,
+          hyper: {
+            hidden: [...resolved.hidden], epochs: resolved.epochs, batchSize: resolved.batchSize, learningRate: resolved.learningRate,
+            patience: resolved.patience, maxTrainSamples: resolved.maxTrainSamples, calibration: resolved.calibration, spikeLossWeight: resolved.spikeLossWeight,
+          },
+          trainingMs, samplesPerSec: report.samplesPerSec,
+          samples: { train: data.train.n, trainUsed: train.n, val: data.val.n, cal: data.cal.n },
+          training: { epochsRun: report.epochsRun, bestEpoch: report.bestEpoch, samplesSeen: report.samplesSeen },
+          metrics: jsonMetrics({
+            valPinballInitial: report.initialVal.pinball, valBceInitial: report.initialVal.bce,
+            valPinball: report.bestVal.pinball, valBce: report.bestVal.bce,
+            trainPinball: evaluate(model, train, resolved.quantiles, resolved.spikeLossWeight).pinball,
+            trainLoopMs: report.trainMs,
+            ...c.metrics,
+          }),
+        };
+        return new FittedMlForecaster(spec, state, model, serial.weights);
+      } catch (e) {
+        try { model.dispose(); } catch { /* keep the original error */ }
+        throw e;
+      }
+    },
+
+    async load(artifact: ModelArtifact): Promise<FittedMlForecaster> {
+      await loadTf();
+      if (artifact.spec.kind !== 'ml') throw new AppError('config', `An artifact of kind "${artifact.spec.kind}" cannot be loaded by the ml forecaster; load it with the forecaster of its kind.`, { context: { kind: artifact.spec.kind } });
+      const what = `model ${typeof artifact.spec.name === 'string' ? artifact.spec.name : 'ml'}`;
+      const state = parseMlState(artifact.state, what);
+      if (!artifact.weights) throw new AppError('schema', `The artifact of ${what} has no weights; save it again with its weights.bin.`, { context: { what } });
+      const model = await deserialiseModel({ topology: state.topology, weightSpecs: state.weightSpecs, weights: artifact.weights }, what);
+      return new FittedMlForecaster(artifact.spec as MlSpec, state, model, artifact.weights.slice());
+    },
+  };
+}
