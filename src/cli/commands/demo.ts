@@ -10,12 +10,18 @@ import { createSource } from '../../ingest/source.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
+import { forecastLatest, trainModel } from '../../forecasting/train.ts';
 import { list, makeOutput, positiveInt, table } from '../output.ts';
+
+const pct = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(digits)}%`);
 
 /** Symbols the demo simulates. */
 export const DEMO_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT'] as const;
 
-interface DemoFlags { db: string; seed: number; days: number; symbols: string[]; json?: boolean; quiet?: boolean }
+interface DemoFlags { db: string; seed: number; days: number; symbols: string[]; modelsDir: string; json?: boolean; quiet?: boolean }
+
+/** Registry name of the demo's model (kept apart from models trained on real data). */
+export const DEMO_MODEL_NAME = 'demo-vol-24h';
 
 /**
  * `liqcal demo` (what `npm start` runs): starts the seeded simulator on loopback, ingests bars,
@@ -29,6 +35,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'simulator seed', positiveInt('--seed'), 7)
     .option('--days <n>', 'days of history to ingest', positiveInt('--days'), 120)
     .option('--symbols <list>', 'symbols to simulate', list, [...DEMO_SYMBOLS])
+    .option('--models-dir <dir>', 'model registry directory', 'models')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress lines')
     .action(async (flags: DemoFlags) => {
@@ -48,10 +55,21 @@ export function registerDemo(program: Command): void {
         const md = new MarketData(store);
         const outcome = await ingestMany(source, md, jobs, { concurrency: 2, nowMs: clock.now() });
         const status = dataStatus(md, toMs);
+        // Train a small seeded model on what was ingested, then forecast at the latest bar with it.
+        let forecast: Awaited<ReturnType<typeof forecastLatest>> | undefined;
+        let model: { name: string; version: string; trainingMs: number; backend: string } | undefined;
+        if (outcome.failures.length === 0) {
+          out.info(`training ${DEMO_MODEL_NAME} (seed ${flags.seed}) on ${flags.symbols.length} symbols…`);
+          const trained = await trainModel({ md, symbols: flags.symbols, interval: '1h', horizon: '24h', trainToMs: toMs, modelsDir: flags.modelsDir, venue: 'sim', seed: flags.seed, name: DEMO_MODEL_NAME, spec: { epochs: 15 }, clock });
+          model = { name: trained.name, version: trained.version, trainingMs: Math.round(trained.card.trainingMs), backend: trained.card.backend };
+          forecast = await forecastLatest({ md, symbols: flags.symbols, horizon: '24h', modelsDir: flags.modelsDir, name: DEMO_MODEL_NAME, venue: 'sim' });
+        }
         const summary = {
           runId, url: server.url, db: flags.db, from: iso(fromMs), to: iso(toMs), rowsIngested: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs),
           failures: outcome.failures.map((f) => ({ symbol: f.job.symbol, kind: f.job.kind, error: f.error.toJSON() })),
           series: status.series.filter((s) => s.venue === 'sim'),
+          model: model ?? null,
+          forecasts: forecast?.forecasts ?? [],
         };
         ledger.finish(runId, { status: outcome.failures.length ? 'failed' : 'succeeded', stats: { rows: outcome.rows, elapsedMs: summary.elapsedMs }, ...(outcome.failures.length ? { error: outcome.failures[0]!.error.message } : {}) });
         out.result(summary, () => [
@@ -60,7 +78,12 @@ export function registerDemo(program: Command): void {
           'Data status (venue "sim" = the built-in simulator):',
           table(['kind', 'symbol', 'interval', 'rows', 'first', 'last', 'gaps', 'stale'], summary.series.map((s) => [s.kind, s.symbol, s.interval, s.bars, s.first ?? '-', s.last ?? '-', s.gaps, s.stale ? 'STALE' : 'ok'])),
           '',
-          `Store: ${flags.db}. Next: \`npx liqcal data status --db ${flags.db}\`, or point \`liqcal ingest\` at a live venue (README).`,
+          ...(forecast && model ? [
+            `24h volatility forecasts at the latest bar (${model.name} v${model.version}, ${model.backend}, trained in ${(model.trainingMs / 1000).toFixed(1)} s):`,
+            table(['symbol', 'origin', 'vol 24h', 'annualised', 'q90', 'q99', 'spike p'], forecast.forecasts.map((x) => [x.symbol, x.origin, pct(Math.sqrt(x.variance)), pct(x.volAnnualised, 1), pct(x.volQuantiles['0.9']), pct(x.volQuantiles['0.99']), x.spikeProb === null ? '-' : x.spikeProb.toFixed(3)])),
+            '',
+          ] : []),
+          `Store: ${flags.db}; model registry: ${flags.modelsDir}/. Next: \`npx liqcal data status\`, \`npx liqcal forecast --model ${DEMO_MODEL_NAME} --venue sim --symbols ${flags.symbols.join(',')}\`, or point \`liqcal ingest\` at a live venue (README).`,
         ].join('\n'));
         if (outcome.failures.length) {
           for (const f of outcome.failures) process.stderr.write(`liqcal: ${f.job.symbol} ${f.job.kind}: ${f.error.message}\n`);
