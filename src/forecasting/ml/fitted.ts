@@ -23,17 +23,20 @@ export interface Decoded {
 
 /**
  * Runs the network on normalised inputs `x` (n × width) and maps its standardised outputs back to log RV:
- * log q_τ = offset + s_e · q̃_τ, and the lognormal mean exp(m + σ²/2) before the variance scale.
+ * log q_τ = offset + s_e · q̃_τ. The variance (before the variance scale) is exp(offset + v) from the
+ * QLIKE-trained variance head when the network has one, else the lognormal mean exp(m + σ²/2).
  */
 export function decode(model: tf.LayersModel, x: Float32Array, offset: Float64Array, width: number, quantiles: readonly number[], har: HarCoefs, basis: SpreadBasis = spreadBasis(quantiles)): Decoded {
   const n = offset.length;
   const Q = quantiles.length;
-  const { quant, logit } = forward(model, x, n, width, Q);
+  const { quant, logit, logVar } = forward(model, x, n, width, Q);
   const logQ = new Float64Array(n * Q);
   const meanRv = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < Q; j++) logQ[i * Q + j] = offset[i]! + har.residualStd * quant[i * Q + j]!;
-    meanRv[i] = lognormalMean(logQ[i * Q + basis.medianIndex]!, logSigma(basis, logQ, i * Q, har.residualStd));
+    meanRv[i] = logVar
+      ? Math.exp(offset[i]! + logVar[i]!)
+      : lognormalMean(logQ[i * Q + basis.medianIndex]!, logSigma(basis, logQ, i * Q, har.residualStd));
   }
   return { logQ, meanRv, logit };
 }

@@ -5,12 +5,15 @@
 import { AppError } from '../../core/errors.ts';
 import type { FeatureFrame } from '../../features/frame.ts';
 import { featureSetHash } from '../../features/build.ts';
+import { derivedDependencies, isDerived } from './derived.ts';
 import { HAR_INPUTS, harMean, type HarCoefs } from './har.ts';
 import { normaliseRows, statsFor, transformedRows, type Normalisation } from './transform.ts';
 
 /** Columns a model needs in a frame: its input features, then any HAR input not among them. */
 export function requiredColumns(featureNames: readonly string[]): string[] {
-  return [...featureNames, ...HAR_INPUTS.filter((h) => !featureNames.includes(h))];
+  const cols: string[] = [];
+  for (const n of [...featureNames, ...HAR_INPUTS]) for (const c of isDerived(n) ? derivedDependencies(n) : [n]) if (!cols.includes(c)) cols.push(c);
+  return cols;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * From predicted quantiles of log forward RV to the numbers a ForecastBatch carries (pure).
  *
- * Point forecast. QLIKE(RV, v) = RV/v − log(RV/v) − 1 is minimised by v = E[RV | info], not by the median.
+ * Point forecast of a network without the QLIKE variance head (older artifacts; current networks predict
+ * E[RV] directly, see network.ts). QLIKE(RV, v) = RV/v − log(RV/v) − 1 is minimised by v = E[RV | info], not by the median.
  * If log RV | info were normal N(m, σ²) then E[RV] = exp(m + σ²/2). We take m = the predicted median and σ from
  * the predicted spread (least squares of q_τ − m on Φ⁻¹(τ) over the trained levels other than 0.5), and then
  * multiply by one scale c fitted on the held-back calibration tail: c = mean(RV / exp(m + σ²/2)) — the closed-form

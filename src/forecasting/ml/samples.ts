@@ -174,7 +174,7 @@ export function buildFitData(frames: readonly FeatureFrame[], featureNames: read
 
 /**
  * Network targets of a fold: the HAR residual of log forward RV divided by the HAR residual s.d., the spike
- * label and its mask. `maxRows` keeps a seeded uniform sub-sample (without replacement, in time order).
+ * label and its mask, and forward RV / exp(HAR offset) for the variance head. `maxRows` keeps a seeded uniform sub-sample (without replacement, in time order).
  */
 export function toTrainData(fold: Fold, residualStd: number, width: number, opts: { maxRows?: number; seed?: number } = {}): TrainData {
   let idx: Int32Array | undefined;
@@ -185,11 +185,12 @@ export function toTrainData(fold: Fold, residualStd: number, width: number, opts
     idx = all.subarray(0, opts.maxRows).sort();
   }
   const n = idx ? idx.length : fold.n;
-  const out: TrainData = { n, width, x: new Float32Array(n * width), y: new Float32Array(n), spike: new Float32Array(n), mask: new Float32Array(n) };
+  const out: TrainData = { n, width, x: new Float32Array(n * width), y: new Float32Array(n), spike: new Float32Array(n), mask: new Float32Array(n), ratio: new Float32Array(n) };
   for (let k = 0; k < n; k++) {
     const i = idx ? idx[k]! : k;
     out.x.set(fold.x.subarray(i * width, (i + 1) * width), k * width);
     out.y[k] = (fold.logTarget[i]! - fold.offset[i]!) / residualStd;
+    out.ratio[k] = fold.rv[i]! / Math.exp(fold.offset[i]!);
     const s = fold.spike[i]!;
     out.spike[k] = Number.isFinite(s) ? s : 0;
     out.mask[k] = Number.isFinite(s) ? 1 : 0;

@@ -39,6 +39,7 @@ export const mlStateSchema = z.object({
   hyper: z.object({
     hidden: z.array(z.number().int()), epochs: z.number().int(), batchSize: z.number().int(), learningRate: num, patience: z.number().int(),
     maxTrainSamples: z.number().int(), calibration: z.enum(['platt', 'isotonic']), spikeLossWeight: num,
+    varianceLossWeight: num.optional(), ensemble: z.number().int().optional(),
   }),
   trainingMs: num,
   samplesPerSec: num,

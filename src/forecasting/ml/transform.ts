@@ -9,10 +9,11 @@
  * statistics pooled over every training row of every symbol.
  */
 import type { FeatureFrame } from '../../features/frame.ts';
+import { columnOf } from './derived.ts';
 
 /** Column names treated as variances (or volatilities) and log-transformed. */
 const LOG_FEATURES = new Set(['r2', 'ewma_var', 'iv']);
-const LOG_PREFIXES = ['rv_', 'bpv_', 'jump_', 'rs_pos_', 'rs_neg_', 'parkinson_', 'gk_', 'rsv_', 'btc_rv_'];
+const LOG_PREFIXES = ['@rv_', 'rv_', 'bpv_', 'jump_', 'rs_pos_', 'rs_neg_', 'parkinson_', 'gk_', 'rsv_', 'btc_rv_'];
 
 /** z-scores are clipped to ±CLIP so a single extreme print cannot saturate the network. */
 export const Z_CLIP = 8;
@@ -63,7 +64,7 @@ export function fitFloors(frames: readonly FeatureFrame[], rowsByFrame: readonly
     if (!isLogFeature(name)) continue;
     const vals: number[] = [];
     frames.forEach((f, i) => {
-      const col = f.columns[name];
+      const col = columnOf(f, name);
       const rows = rowsByFrame[i];
       if (!col || !rows) return;
       // A strided sample is plenty for a median and keeps this O(rows / stride).
@@ -88,7 +89,7 @@ export function transformedRows(frame: FeatureFrame, origins: Int32Array, names:
   const width = names.length;
   const out = new Float64Array(origins.length * width);
   names.forEach((name, j) => {
-    const col = frame.columns[name]!;
+    const col = columnOf(frame, name)!;
     const floor = floors[name];
     for (let i = 0; i < origins.length; i++) out[i * width + j] = transformValue(col[origins[i]!]!, floor);
   });

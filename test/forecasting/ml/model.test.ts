@@ -55,6 +55,17 @@ describe('ml forecaster (HAR-residual dense net)', () => {
     console.info(`ml fit: backend ${st.backend}, ${Math.round(st.samplesPerSec)} samples/s, metrics ${JSON.stringify(model.metrics)}`);
   });
 
+  it('averages a seed ensemble with a QLIKE variance head, and uses the default derived inputs', () => {
+    const st = model.toArtifact().state as { featureNames: string[]; hyper: { ensemble: number }; calibration: { varianceScale: number }; weightSpecs: { name: string; shape: number[] }[]; quantiles: number[] };
+    expect(st.hyper.ensemble).toBe(2);
+    expect(st.featureNames).toEqual(expect.arrayContaining(['@rv_4h', '@rv_12h', '@hod_sin', '@hod_cos', '@dow_sin', '@dow_cos']));
+    // Two members, each with Q quantile units + spike logit + log variance; the variance head needs no scale.
+    const outs = st.weightSpecs.filter((w) => /deep_out\/bias/.test(w.name));
+    expect(outs.map((w) => w.shape)).toEqual([[st.quantiles.length + 2], [st.quantiles.length + 2]]);
+    expect(st.calibration.varianceScale).toBe(1);
+    expect(Number.isFinite(model.metrics.calVarianceScaleFitted)).toBe(true);
+  });
+
   it('is deterministic: the same seed gives bit-identical weights and predictions, another seed does not', async () => {
     const again = await createMlForecaster(SPEC).fit(frames, OPTS);
     const other = await createMlForecaster(SPEC).fit(frames, { ...OPTS, seed: 12 });
