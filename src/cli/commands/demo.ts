@@ -33,7 +33,7 @@ export function registerDemo(program: Command): void {
     .description('Offline end-to-end run: simulated venue on loopback → HTTP ingest → store → data status.')
     .option('--db <path>', 'store file', DEFAULT_DB_PATH)
     .option('--seed <n>', 'simulator seed', positiveInt('--seed'), 7)
-    .option('--days <n>', 'days of history to ingest', positiveInt('--days'), 120)
+    .option('--days <n>', 'days of history to ingest (a year gives the model enough spike episodes to learn from)', positiveInt('--days'), 365)
     .option('--symbols <list>', 'symbols to simulate', list, [...DEMO_SYMBOLS])
     .option('--models-dir <dir>', 'model registry directory', 'models')
     .option('--json', 'print the summary as JSON')
