@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { intervalMs, iso, type Interval } from '../core/time.ts';
-import { summarise, type WalkForwardSummary } from '../evaluation/compare.ts';
+import { summarise, type AccuracyRow, type SpikeRow, type WalkForwardSummary } from '../evaluation/compare.ts';
 import { loadFeatureFrames } from '../features/build.ts';
 import { resolveBarVenue } from '../ingest/series-venue.ts';
 import type { MarketData } from '../store/market-data.ts';
@@ -32,16 +32,7 @@ export interface EvaluateOptions {
 }
 
 /** One accuracy row of the report. */
-export interface AccuracyResult {
-  readonly model: string;
-  readonly symbol: string;
-  readonly qlike: number;
-  readonly mseLog: number;
-  readonly mzR2: number;
-  readonly n: number;
-  readonly pinball: Readonly<Record<string, number>>;
-  readonly coverage: Readonly<Record<string, number>>;
-}
+export type AccuracyResult = Pick<AccuracyRow, 'model' | 'symbol' | 'qlike' | 'mseLog' | 'mzR2' | 'n' | 'pinball' | 'coverage'>;
 
 /** The JSON report of an out-of-sample comparison (what `liqcal evaluate --json` prints). */
 export interface EvaluationReport {
@@ -57,7 +48,7 @@ export interface EvaluationReport {
   readonly folds: number;
   readonly seed: number;
   readonly results: readonly AccuracyResult[];
-  readonly spike: readonly { model: string; symbol: string; auc: number; brier: number; brierSkill: number; precision: number; recall: number; medianLeadTimeH: number; n: number }[];
+  readonly spike: readonly Pick<SpikeRow, 'model' | 'symbol' | 'auc' | 'brier' | 'brierSkill' | 'precision' | 'recall' | 'medianLeadTimeH' | 'n'>[];
   /** Pooled Diebold–Mariano tests on QLIKE losses against HAR-RV, keyed `<model>VsHar` (negative stat: the model is better). */
   readonly dm: Readonly<Record<string, { stat: number; p: number; n: number }>>;
   /** The same per symbol and pooled, for every model. */

@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.ts';
-import { intervalMs, iso, type Clock, type Interval, systemClock } from '../core/time.ts';
+import { epochMs, intervalMs, iso, type Clock, type Interval, systemClock } from '../core/time.ts';
 import { loadFeatureFrames } from '../features/build.ts';
 import { resolveBarVenue } from '../ingest/series-venue.ts';
 import type { MarketData } from '../store/market-data.ts';
@@ -28,6 +28,8 @@ export interface TrainOptions {
   readonly seed?: number;
   /** Overrides of the neural model's spec (epochs, hidden layers, …). */
   readonly spec?: Partial<MlSpec>;
+  /** Spike threshold multiple k (default 2). */
+  readonly spikeK?: number;
   /** Promote the new version so that `forecast` uses it (default true). */
   readonly promote?: boolean;
   readonly clock?: Clock;
@@ -53,7 +55,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const name = opts.name ?? defaultModelName(opts.horizon);
   const seed = opts.seed ?? 42;
   const clock = opts.clock ?? systemClock;
-  const fitted = await createMlForecaster({ kind: 'ml', ...opts.spec }).fit(frames, { fitEnd: opts.trainToMs as never, seed, horizonBars: h });
+  const fitted = await createMlForecaster({ kind: 'ml', ...opts.spec }).fit(frames, { fitEnd: epochMs(opts.trainToMs), seed, horizonBars: h, ...(opts.spikeK !== undefined ? { spikeK: opts.spikeK } : {}) });
   try {
     const artifact = fitted.toArtifact();
     const card = mlModelCard(artifact, { name, createdAtMs: clock.now(), notes: `trained on ${venue} ${opts.interval} bars of ${opts.symbols.join(', ')} before ${iso(opts.trainToMs)}, horizon ${opts.horizon}` });

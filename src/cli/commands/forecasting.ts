@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AppError } from '../../core/errors.ts';
 import { iso, parseInstant, parseInterval } from '../../core/time.ts';
 import { evaluateModels } from '../../forecasting/evaluate.ts';
 import { DEFAULT_MODEL_NAMES } from '../../forecasting/registry.ts';
@@ -12,6 +13,12 @@ import { list, makeOutput, positiveInt, table } from '../output.ts';
 export const DEFAULT_MODELS_DIR = 'models';
 
 const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+function spikeK(value: string): number {
+  const k = Number(value);
+  if (!(k > 1)) throw new AppError('config', `--spike-k must be a number above 1, not "${value}".`, { context: { spikeK: value } });
+  return k;
+}
 
 /** `liqcal train | forecast | evaluate`: the volatility and spike forecasters. */
 export function registerForecasting(program: Command): void {
@@ -27,9 +34,10 @@ export function registerForecasting(program: Command): void {
     .option('--models-dir <dir>', 'model registry directory', DEFAULT_MODELS_DIR)
     .option('--seed <n>', 'seed', positiveInt('--seed'), 42)
     .option('--epochs <n>', 'maximum epochs', positiveInt('--epochs'))
+    .option('--spike-k <k>', 'a spike is forward RV above k × the trailing 30-day median', spikeK, 2)
     .option('--no-promote', 'save without promoting')
     .option('--json', 'print the model card as JSON')
-    .action(async (f: { symbols: string[]; trainTo: string; db: string; venue?: string; interval: string; horizon: string; model?: string; modelsDir: string; seed: number; epochs?: number; promote: boolean; json?: boolean }) => {
+    .action(async (f: { symbols: string[]; trainTo: string; db: string; venue?: string; interval: string; horizon: string; model?: string; modelsDir: string; seed: number; epochs?: number; spikeK: number; promote: boolean; json?: boolean }) => {
       const out = makeOutput(f);
       const store = openStore(f.db);
       const ledger = new RunLedger(store);
@@ -37,7 +45,7 @@ export function registerForecasting(program: Command): void {
       try {
         const r = await trainModel({
           md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), horizon: f.horizon, trainToMs: parseInstant(f.trainTo, 'train-to'),
-          modelsDir: f.modelsDir, seed: f.seed, promote: f.promote, ...(f.model ? { name: f.model } : {}), ...(f.venue ? { venue: f.venue } : {}), ...(f.epochs ? { spec: { epochs: f.epochs } } : {}),
+          modelsDir: f.modelsDir, seed: f.seed, promote: f.promote, spikeK: f.spikeK, ...(f.model ? { name: f.model } : {}), ...(f.venue ? { venue: f.venue } : {}), ...(f.epochs ? { spec: { epochs: f.epochs } } : {}),
         });
         ledger.finish(runId, { status: 'succeeded', stats: { name: r.name, version: r.version } });
         out.result({ runId, name: r.name, version: r.version, dir: r.dir, promoted: r.promoted, card: r.card }, () =>
@@ -84,16 +92,17 @@ export function registerForecasting(program: Command): void {
     .option('--horizon <h>', 'forecast horizon', '24h')
     .option('--models <list>', `models to compare (${DEFAULT_MODEL_NAMES.join(', ')}, har-sv)`, list)
     .option('--retrain-every-days <n>', 'refit every N days (expanding window)', positiveInt('--retrain-every-days'), 30)
+    .option('--spike-k <k>', 'a spike is forward RV above k × the trailing 30-day median', spikeK, 2)
     .option('--seed <n>', 'seed', positiveInt('--seed'), 42)
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'no progress lines')
-    .action(async (f: { symbols: string[]; testFrom: string; testTo: string; db: string; venue?: string; interval: string; horizon: string; models?: string[]; retrainEveryDays: number; seed: number; json?: boolean; quiet?: boolean }) => {
+    .action(async (f: { symbols: string[]; testFrom: string; testTo: string; db: string; venue?: string; interval: string; horizon: string; models?: string[]; retrainEveryDays: number; spikeK: number; seed: number; json?: boolean; quiet?: boolean }) => {
       const out = makeOutput(f);
       const store = openStore(f.db, { readonly: true });
       try {
         const r = await evaluateModels({
           md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), horizon: f.horizon,
-          testFromMs: parseInstant(f.testFrom, 'test-from'), testToMs: parseInstant(f.testTo, 'test-to'), retrainEveryDays: f.retrainEveryDays, seed: f.seed,
+          testFromMs: parseInstant(f.testFrom, 'test-from'), testToMs: parseInstant(f.testTo, 'test-to'), retrainEveryDays: f.retrainEveryDays, seed: f.seed, spikeK: f.spikeK,
           ...(f.models ? { models: f.models } : {}), ...(f.venue ? { venue: f.venue } : {}),
           onFold: (i) => out.info(`fold ${i.fold + 1}/${i.folds} fitted to ${iso(i.fitEnd)}: ${i.origins} origins`),
         });
