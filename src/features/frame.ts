@@ -20,8 +20,3 @@ export interface FeatureFrame {
   /** Number of missing bars bridged inside the frame. */
   readonly gaps: number;
 }
-
-/** Number of rows of a frame. */
-export function frameLength(f: FeatureFrame): number {
-  return f.timeMs.length;
-}

@@ -90,3 +90,8 @@ export interface Forecaster<S extends ForecasterSpec = ForecasterSpec> {
   /** Rebuilds a fitted model from its artifact (no retraining). */
   load(artifact: ModelArtifact): Promise<FittedForecaster<S>>;
 }
+
+/** The report name of a model: its spec's `name`, else its `kind`. */
+export function modelName(spec: ForecasterSpec): string {
+  return typeof spec.name === 'string' ? spec.name : spec.kind;
+}

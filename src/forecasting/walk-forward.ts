@@ -11,7 +11,7 @@ import { forwardRv, spikeLabels } from '../dataset/targets.ts';
 import type { FeatureFrame } from '../features/frame.ts';
 import { logReturns } from '../features/returns.ts';
 import type { BarColumns } from '../store/market-data.ts';
-import type { ForecastBatch, Forecaster, ForecasterSpec } from './forecaster.ts';
+import { modelName, type ForecastBatch, type Forecaster } from './forecaster.ts';
 
 export { summarise } from '../evaluation/compare.ts';
 
@@ -94,11 +94,6 @@ export interface WalkForwardResult {
   readonly timing: readonly ModelTiming[];
 }
 
-/** The report name of a spec: its `name`, else its `kind`. */
-function nameOf(spec: ForecasterSpec): string {
-  return typeof spec.name === 'string' ? spec.name : spec.kind;
-}
-
 /** Number of leading rows whose bar has closed by `t` (timeMs[i] + barMs ≤ t), by binary search. */
 function rowsClosedBy(timeMs: Float64Array, barMs: number, t: number): number {
   let lo = 0;
@@ -145,7 +140,7 @@ function validate(opts: WalkForwardOptions): { barMs: number; names: string[] } 
   const bad = frames.find((f) => f.interval !== interval);
   if (bad) throw new AppError('config', `All frames must share one interval: ${frames[0]!.symbol} is ${interval} but ${bad.symbol} is ${bad.interval}.`);
   const dup = (xs: string[]): string | undefined => xs.find((x, i) => xs.indexOf(x) !== i);
-  const names = forecasters.map((f) => nameOf(f.spec));
+  const names = forecasters.map((f) => modelName(f.spec));
   const dupName = dup(names);
   if (dupName) throw new AppError('config', `Two forecasters are both named "${dupName}": give one a distinct spec.name.`, { context: { names } });
   const dupSym = dup(frames.map((f) => f.symbol));

@@ -23,24 +23,25 @@ export interface IngestOutcome {
  */
 export async function ingestMany(source: MarketDataSource, md: MarketData, jobs: readonly BackfillJob[], opts: { concurrency?: number; onPage?: (p: BackfillProgress) => void; onDone?: (r: BackfillResult) => void; signal?: AbortSignal; nowMs?: number } = {}): Promise<IngestOutcome> {
   const t0 = performance.now();
-  const results: BackfillResult[] = [];
-  const failures: FailedJob[] = [];
+  // Slots by job index, so the outcome lists jobs in the order given whatever order they finish in.
+  const done: (BackfillResult | undefined)[] = new Array(jobs.length);
+  const failed: (FailedJob | undefined)[] = new Array(jobs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
-      const job = jobs[next++]!;
+      const i = next++;
+      const job = jobs[i]!;
       try {
         const r = await backfill(source, md, job, { ...(opts.onPage ? { onPage: opts.onPage } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.nowMs !== undefined ? { nowMs: opts.nowMs } : {}) });
-        results.push(r);
+        done[i] = r;
         opts.onDone?.(r);
       } catch (e) {
-        failures.push({ job, error: isAppError(e) ? e : new AppError('internal', String((e as Error)?.stack ?? e), { cause: e }) });
+        failed[i] = { job, error: isAppError(e) ? e : new AppError('internal', String((e as Error)?.stack ?? e), { cause: e }) };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 2, jobs.length)) }, worker));
-  const order = (j: BackfillJob): number => jobs.indexOf(j);
-  results.sort((a, b) => jobs.findIndex((j) => j.symbol === a.symbol && j.kind === a.kind) - jobs.findIndex((j) => j.symbol === b.symbol && j.kind === b.kind));
-  failures.sort((a, b) => order(a.job) - order(b.job));
+  const results = done.filter((r): r is BackfillResult => r !== undefined);
+  const failures = failed.filter((f): f is FailedJob => f !== undefined);
   return { results, failures, rows: results.reduce((s, r) => s + r.rows, 0), elapsedMs: performance.now() - t0 };
 }

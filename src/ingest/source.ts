@@ -68,8 +68,3 @@ export function createSource(venue: string, opts: SourceOptions = {}): MarketDat
   };
   return entry.create({ baseUrl, http });
 }
-
-/** Venue ids with a registered adapter. */
-export function registeredVenues(): VenueId[] {
-  return Object.keys(REGISTRY) as VenueId[];
-}

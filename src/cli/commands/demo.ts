@@ -10,7 +10,7 @@ import { createSource } from '../../ingest/source.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
-import { forecastLatest, trainModel } from '../../forecasting/train.ts';
+import type { forecastLatest } from '../../forecasting/train.ts';
 import { list, makeOutput, positiveInt, table } from '../output.ts';
 
 const pct = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(digits)}%`);
@@ -59,6 +59,7 @@ export function registerDemo(program: Command): void {
         let forecast: Awaited<ReturnType<typeof forecastLatest>> | undefined;
         let model: { name: string; version: string; trainingMs: number; backend: string } | undefined;
         if (outcome.failures.length === 0) {
+          const { forecastLatest, trainModel } = await import('../../forecasting/train.ts');
           out.info(`training ${DEMO_MODEL_NAME} (seed ${flags.seed}) on ${flags.symbols.length} symbols…`);
           const trained = await trainModel({ md, symbols: flags.symbols, interval: '1h', horizon: '24h', trainToMs: toMs, modelsDir: flags.modelsDir, venue: 'sim', seed: flags.seed, name: DEMO_MODEL_NAME, spec: { epochs: 15 }, clock });
           model = { name: trained.name, version: trained.version, trainingMs: Math.round(trained.card.trainingMs), backend: trained.card.backend };

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { AppError } from '../../core/errors.ts';
 import { iso, parseInstant, parseInterval } from '../../core/time.ts';
-import { evaluateModels } from '../../forecasting/evaluate.ts';
-import { DEFAULT_MODEL_NAMES } from '../../forecasting/registry.ts';
-import { forecastLatest, trainModel } from '../../forecasting/train.ts';
+import { DEFAULT_MODEL_NAMES } from '../../forecasting/model-names.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
 import { list, makeOutput, positiveInt, table } from '../output.ts';
+
+// The forecasting stack (TensorFlow.js among it) is imported inside the actions, so that other
+// commands start without loading it.
 
 /** Default model registry directory. */
 export const DEFAULT_MODELS_DIR = 'models';
@@ -43,6 +44,7 @@ export function registerForecasting(program: Command): void {
       const ledger = new RunLedger(store);
       const runId = ledger.start({ kind: 'train', seed: f.seed, config: f });
       try {
+        const { trainModel } = await import('../../forecasting/train.ts');
         const r = await trainModel({
           md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), horizon: f.horizon, trainToMs: parseInstant(f.trainTo, 'train-to'),
           modelsDir: f.modelsDir, seed: f.seed, promote: f.promote, spikeK: f.spikeK, ...(f.model ? { name: f.model } : {}), ...(f.venue ? { venue: f.venue } : {}), ...(f.epochs ? { spec: { epochs: f.epochs } } : {}),
@@ -71,6 +73,7 @@ export function registerForecasting(program: Command): void {
       const out = makeOutput(f);
       const store = openStore(f.db, { readonly: true });
       try {
+        const { forecastLatest } = await import('../../forecasting/train.ts');
         const r = await forecastLatest({ md: new MarketData(store), symbols: f.symbols, horizon: f.horizon, modelsDir: f.modelsDir, ...(f.model ? { name: f.model } : {}), ...(f.venue ? { venue: f.venue } : {}) });
         out.result({ horizon: f.horizon, ...r }, () => `${r.model.name} v${r.model.version} (${r.model.backend}, trained to ${r.model.trainedTo})\n` + table(
           ['symbol', 'origin', `vol ${f.horizon}`, 'annualised', 'q90', 'q99', 'spike p'],
@@ -100,6 +103,7 @@ export function registerForecasting(program: Command): void {
       const out = makeOutput(f);
       const store = openStore(f.db, { readonly: true });
       try {
+        const { evaluateModels } = await import('../../forecasting/evaluate.ts');
         const r = await evaluateModels({
           md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), horizon: f.horizon,
           testFromMs: parseInstant(f.testFrom, 'test-from'), testToMs: parseInstant(f.testTo, 'test-to'), retrainEveryDays: f.retrainEveryDays, seed: f.seed, spikeK: f.spikeK,

@@ -21,7 +21,7 @@ import { AppError } from '../../core/errors.ts';
 import { INTERVALS } from '../../core/time.ts';
 import type { FeatureFrame } from '../../features/frame.ts';
 import type { FitOptions, Forecaster, ForecasterCapabilities, ForecasterSpec, FittedForecaster, ModelArtifact } from '../forecaster.ts';
-import { fitGarch11, garch11InitVariance, type Garch11Params, type InnovationDist } from './garch-mle.ts';
+import { fitGarch11, garch11InitVariance, type InnovationDist } from './garch-mle.ts';
 import {
   checkHorizon, createVarianceFitted, firstFinite, fitEachSymbol, fitResidualQuantiles, logReturns, parseArtifactState,
   residualQuantilesSchema, trainingEnd, WARMUP_RETURNS, type SymbolFit,
@@ -111,11 +111,6 @@ export function createGarch(spec: GarchSpec = { kind: 'garch' }): Forecaster<Gar
       return make(parseArtifactState('GARCH', artifact.state, SYMBOL_SCHEMA), s);
     },
   };
-}
-
-/** The fitted GARCH parameters of a symbol as {@link Garch11Params} (percent units; ν NaN when Gaussian). */
-export function garchParamsOf(state: GarchSymbolFit): Garch11Params {
-  return { mu: state.mu, omega: state.omega, alpha1: state.alpha1, beta1: state.beta1, shape: state.shape ?? Number.NaN };
 }
 
 const SYMBOL_SCHEMA: z.ZodType<GarchSymbolFit> = z.object({

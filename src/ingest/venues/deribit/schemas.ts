@@ -100,5 +100,3 @@ export type ChartData = z.output<typeof chartDataSchema>;
 export type RawVolatilityCandle = z.output<typeof volatilityIndexSchema>['data'][number];
 /** One parsed funding-history entry. */
 export type RawFundingEntry = z.output<typeof fundingRateHistorySchema>[number];
-/** Parsed error envelope. */
-export type DeribitErrorBody = z.output<typeof errorEnvelopeSchema>;
