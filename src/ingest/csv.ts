@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { AppError, formatIssues, isAppError } from '../core/errors.ts';
 import { INTERVALS, intervalMs, iso, type Interval } from '../core/time.ts';
 import type { MarketData, SeriesKey } from '../store/market-data.ts';
-import { clip, detectFormat, fieldOfProblem, parseLine, type CsvFormat, type CsvKind } from './csv/formats.ts';
+import { clip, columnOfField, detectFormat, parseLine, type CsvFormat, type CsvKind } from './csv/formats.ts';
 import { rowProblem } from './row-checks.ts';
 import { rowTime, type RowOf } from './types.ts';
 
@@ -175,7 +175,7 @@ export async function parseCsvFile(file: string, opts: { interval: Interval; kin
     if (stepMs > 0 && t % stepMs !== 0) throw rowError(where, timeCol, `${timeCol} ${t} (${iso(t)}) is not aligned to the ${opts.interval} interval; check --interval`, t);
     const row = format.toRow(v);
     const problem = rowProblem(format.kind, row as never);
-    if (problem) throw rowError(where, fieldOfProblem(problem, format), problem, t);
+    if (problem) throw rowError(where, columnOfField(problem.field, format), problem.message, t);
     if (t <= lastT) {
       if (t < lastT) throw rowError(where, timeCol, `rows are out of order: ${timeCol} ${iso(t)} comes after ${iso(lastT)} on line ${lastLine}; rows must be strictly ascending`, t);
       const differs = firstDifference(v, prev);

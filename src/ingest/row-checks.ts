@@ -11,52 +11,58 @@ export interface RowOrigin {
 
 const finite = (x: number | undefined): boolean => x === undefined || Number.isFinite(x);
 
+/** What is wrong with a row: the normalised field at fault (e.g. `high`, `fundingTimeMs`) and a sentence about it. */
+export interface RowProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
 /** Returns why a bar is invalid (non-finite or non-positive prices, high < low, OHLC inconsistent, negative volume), or undefined when it is sound. */
-export function barProblem(b: Bar): string | undefined {
-  if (!Number.isFinite(b.openTimeMs) || !Number.isInteger(b.openTimeMs) || b.openTimeMs < 0) return `open time ${String(b.openTimeMs)} is not a valid epoch-ms integer`;
+export function barProblem(b: Bar): RowProblem | undefined {
+  if (!Number.isFinite(b.openTimeMs) || !Number.isInteger(b.openTimeMs) || b.openTimeMs < 0) return { field: 'openTimeMs', message: `open time ${String(b.openTimeMs)} is not a valid epoch-ms integer` };
   for (const k of ['open', 'high', 'low', 'close'] as const) {
     const v = b[k];
-    if (!Number.isFinite(v)) return `${k} is ${String(v)}, not a finite number`;
-    if (v <= 0) return `${k} is ${v}, not positive`;
+    if (!Number.isFinite(v)) return { field: k, message: `${k} is ${String(v)}, not a finite number` };
+    if (v <= 0) return { field: k, message: `${k} is ${v}, not positive` };
   }
-  if (b.high < b.low) return `high ${b.high} < low ${b.low}`;
-  if (b.high < Math.max(b.open, b.close)) return `high ${b.high} is below max(open ${b.open}, close ${b.close})`;
-  if (b.low > Math.min(b.open, b.close)) return `low ${b.low} is above min(open ${b.open}, close ${b.close})`;
-  if (!Number.isFinite(b.volume) || b.volume < 0) return `volume is ${b.volume}, not a finite non-negative number`;
-  if (!finite(b.quoteVolume) || (b.quoteVolume ?? 0) < 0) return `quote volume is ${String(b.quoteVolume)}`;
-  if (!finite(b.trades) || (b.trades ?? 0) < 0) return `trades is ${String(b.trades)}`;
-  if (!finite(b.takerBuyBaseVolume) || (b.takerBuyBaseVolume ?? 0) < 0) return `taker-buy volume is ${String(b.takerBuyBaseVolume)}`;
+  if (b.high < b.low) return { field: 'high', message: `high ${b.high} < low ${b.low}` };
+  if (b.high < Math.max(b.open, b.close)) return { field: 'high', message: `high ${b.high} is below max(open ${b.open}, close ${b.close})` };
+  if (b.low > Math.min(b.open, b.close)) return { field: 'low', message: `low ${b.low} is above min(open ${b.open}, close ${b.close})` };
+  if (!Number.isFinite(b.volume) || b.volume < 0) return { field: 'volume', message: `volume is ${b.volume}, not a finite non-negative number` };
+  if (!finite(b.quoteVolume) || (b.quoteVolume ?? 0) < 0) return { field: 'quoteVolume', message: `quote volume is ${String(b.quoteVolume)}` };
+  if (!finite(b.trades) || (b.trades ?? 0) < 0) return { field: 'trades', message: `trades is ${String(b.trades)}` };
+  if (!finite(b.takerBuyBaseVolume) || (b.takerBuyBaseVolume ?? 0) < 0) return { field: 'takerBuyBaseVolume', message: `taker-buy volume is ${String(b.takerBuyBaseVolume)}` };
   return undefined;
 }
 
 /** Returns why a row of any kind is invalid, or undefined. */
-export function rowProblem<K extends DataKind>(kind: K, row: RowOf<K>): string | undefined {
+export function rowProblem<K extends DataKind>(kind: K, row: RowOf<K>): RowProblem | undefined {
   switch (kind) {
     case 'bars': return barProblem(row as Bar);
     case 'funding': {
       const f = row as FundingRow;
-      if (!Number.isFinite(f.fundingTimeMs) || f.fundingTimeMs < 0) return `funding time ${String(f.fundingTimeMs)} is invalid`;
-      if (!Number.isFinite(f.rate) || Math.abs(f.rate) > 1) return `funding rate ${String(f.rate)} is not a finite fraction in [-1, 1]`;
-      if (f.markPrice !== undefined && !(Number.isFinite(f.markPrice) && f.markPrice > 0)) return `mark price ${String(f.markPrice)} is not positive`;
+      if (!Number.isFinite(f.fundingTimeMs) || f.fundingTimeMs < 0) return { field: 'fundingTimeMs', message: `funding time ${String(f.fundingTimeMs)} is invalid` };
+      if (!Number.isFinite(f.rate) || Math.abs(f.rate) > 1) return { field: 'rate', message: `funding rate ${String(f.rate)} is not a finite fraction in [-1, 1]` };
+      if (f.markPrice !== undefined && !(Number.isFinite(f.markPrice) && f.markPrice > 0)) return { field: 'markPrice', message: `mark price ${String(f.markPrice)} is not positive` };
       return undefined;
     }
     case 'openInterest': {
       const o = row as OpenInterestRow;
-      if (!Number.isFinite(o.timeMs) || o.timeMs < 0) return `time ${String(o.timeMs)} is invalid`;
-      if (!Number.isFinite(o.openInterest) || o.openInterest < 0) return `open interest ${String(o.openInterest)} is not a finite non-negative number`;
-      if (!finite(o.openInterestValue) || (o.openInterestValue ?? 0) < 0) return `open-interest value ${String(o.openInterestValue)} is invalid`;
+      if (!Number.isFinite(o.timeMs) || o.timeMs < 0) return { field: 'timeMs', message: `time ${String(o.timeMs)} is invalid` };
+      if (!Number.isFinite(o.openInterest) || o.openInterest < 0) return { field: 'openInterest', message: `open interest ${String(o.openInterest)} is not a finite non-negative number` };
+      if (!finite(o.openInterestValue) || (o.openInterestValue ?? 0) < 0) return { field: 'openInterestValue', message: `open-interest value ${String(o.openInterestValue)} is invalid` };
       return undefined;
     }
     case 'impliedVol': {
       const v = row as ImpliedVolRow;
-      if (!Number.isFinite(v.timeMs) || v.timeMs < 0) return `time ${String(v.timeMs)} is invalid`;
+      if (!Number.isFinite(v.timeMs) || v.timeMs < 0) return { field: 'timeMs', message: `time ${String(v.timeMs)} is invalid` };
       for (const k of ['open', 'high', 'low', 'close'] as const) {
         const x = v[k];
-        if (x !== undefined && !(Number.isFinite(x) && x > 0)) return `${k} ${String(x)} is not a positive number`;
+        if (x !== undefined && !(Number.isFinite(x) && x > 0)) return { field: k, message: `${k} ${String(x)} is not a positive number` };
       }
       return undefined;
     }
-    default: return `unknown kind ${String(kind)}`;
+    default: return { field: 'kind', message: `unknown kind ${String(kind)}` };
   }
 }
 
@@ -79,7 +85,7 @@ export function checkPage<K extends DataKind>(
     const row = rows[i]!;
     const t = rowTime(kind, row);
     const problem = rowProblem(kind, row);
-    if (problem) throw new AppError('dataQuality', `${opts.where}${sym}: ${kind} row ${i} at ${safeIso(t)} is invalid: ${problem}.`, { context: { where: opts.where, symbol: opts.symbol, index: i, time: t, problem } });
+    if (problem) throw new AppError('dataQuality', `${opts.where}${sym}: ${kind} row ${i} at ${safeIso(t)} is invalid: ${problem.message}.`, { context: { where: opts.where, symbol: opts.symbol, index: i, time: t, field: problem.field, problem: problem.message } });
     if (opts.fromMs !== undefined && t < opts.fromMs) throw new AppError('dataQuality', `${opts.where}${sym}: ${kind} row ${i} at ${safeIso(t)} is before the requested start ${safeIso(opts.fromMs)}.`, { context: { where: opts.where, index: i, time: t } });
     if (opts.toMs !== undefined && t >= opts.toMs) throw new AppError('dataQuality', `${opts.where}${sym}: ${kind} row ${i} at ${safeIso(t)} is at or after the requested end ${safeIso(opts.toMs)}.`, { context: { where: opts.where, index: i, time: t } });
     if (t === last) {

@@ -152,26 +152,19 @@ export function parseLine(s: string, start: number, end: number, format: CsvForm
   }
 }
 
-// row-checks.ts phrases every problem starting with what is wrong; map that back to the CSV column.
-const PROBLEM_FIELDS: readonly (readonly [string, (f: CsvFormat) => string])[] = [
-  ['open time', (f) => f.columns[0]!],
-  ['funding time', (f) => f.columns[0]!],
-  ['funding rate', (f) => f.columns[1]!],
-  ['time', (f) => f.columns[0]!],
-  ['quote volume', () => 'quote_volume'],
-  ['taker-buy volume', () => 'taker_buy_base_volume'],
-  ['trades', () => 'trades'],
-  ['volume', () => 'volume'],
-  ['open', () => 'open'],
-  ['high', () => 'high'],
-  ['low', () => 'low'],
-  ['close', (f) => (f.kind === 'impliedVol' ? f.columns[1]! : 'close')],
-];
-
-/** The CSV column a row-checks problem message is about (its leading words), or undefined. */
-export function fieldOfProblem(problem: string, format: CsvFormat): string | undefined {
-  for (const [prefix, col] of PROBLEM_FIELDS) if (problem.startsWith(`${prefix} `)) return col(format);
-  return undefined;
+/**
+ * The CSV column of a normalised row field named by a row-checks problem: time fields are the first
+ * column, a funding rate or an implied-vol close the second, the rest map snake_case.
+ */
+export function columnOfField(field: string, format: CsvFormat): string | undefined {
+  switch (field) {
+    case 'openTimeMs': case 'fundingTimeMs': case 'timeMs': return format.columns[0];
+    case 'rate': return format.columns[1];
+    case 'close': return format.kind === 'impliedVol' ? format.columns[1] : 'close';
+    case 'quoteVolume': return 'quote_volume';
+    case 'takerBuyBaseVolume': return 'taker_buy_base_volume';
+    default: return format.columns.includes(field) ? field : undefined;
+  }
 }
 
 /** Shortens `s` to at most `max` characters for messages. */
