@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES } from '../core/errors.ts';
+import { registerCalibration } from './commands/calibration.ts';
 import { registerData } from './commands/data.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerImportCsv } from './commands/import-csv.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServeVenue(program);
   registerData(program);
   registerForecasting(program);
+  registerCalibration(program);
   registerRuns(program);
   program.addHelpText('after', `
 Examples:
@@ -29,6 +31,8 @@ Examples:
   $ liqcal import-csv --db data/liqcal.db --venue binance-spot --symbol BTCUSDT --interval 1h ../shared/data/market/binance-spot__finom-static-klines/BTCUSDT/1h/*.csv
   $ liqcal ingest --venue binance-usdm --symbols BTCUSDT,ETHUSDT --interval 1h --from 2025-01-01 --kinds bars,funding
   $ liqcal data status --json
+  $ liqcal recommend --db data/liqcal.db --symbols BTCUSDT,ETHUSDT
+  $ liqcal backtest --db data/liqcal.db --symbols BTCUSDT,ETHUSDT --from 2024-01-01 --to 2025-10-31 --horizon 4h
 
 Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 bad request/symbol, 5 schema/bad response, 6 data quality,
             7 network/rate limit/unavailable (after retries), 8 not supported, 9 I/O.`);
