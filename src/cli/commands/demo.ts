@@ -11,6 +11,8 @@ import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
 import type { forecastLatest } from '../../forecasting/train.ts';
+import type { RecommendReport } from '../../calibration/recommend.ts';
+import { recommendationTable } from './calibration.ts';
 import { list, makeOutput, positiveInt, table } from '../output.ts';
 
 const pct = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(digits)}%`);
@@ -58,12 +60,17 @@ export function registerDemo(program: Command): void {
         // Train a small seeded model on what was ingested, then forecast at the latest bar with it.
         let forecast: Awaited<ReturnType<typeof forecastLatest>> | undefined;
         let model: { name: string; version: string; trainingMs: number; backend: string } | undefined;
+        let recommendations: RecommendReport | undefined;
         if (outcome.failures.length === 0) {
           const { forecastLatest, trainModel } = await import('../../forecasting/train.ts');
           out.info(`training ${DEMO_MODEL_NAME} (seed ${flags.seed}) on ${flags.symbols.length} symbols…`);
           const trained = await trainModel({ md, symbols: flags.symbols, interval: '1h', horizon: '24h', trainToMs: toMs, modelsDir: flags.modelsDir, venue: 'sim', seed: flags.seed, name: DEMO_MODEL_NAME, spec: { epochs: 15 }, clock });
           model = { name: trained.name, version: trained.version, trainingMs: Math.round(trained.card.trainingMs), backend: trained.card.backend };
           forecast = await forecastLatest({ md, symbols: flags.symbols, horizon: '24h', modelsDir: flags.modelsDir, name: DEMO_MODEL_NAME, venue: 'sim' });
+          // Margin recommendations: the anticipatory policy run walk-forward over the last 120 days, then now.
+          out.info('recommending margin parameters (ml-anticipatory, c = 0.99, H = 4h)…');
+          const { recommend } = await import('../../calibration/recommend.ts');
+          recommendations = (await recommend({ md, symbols: flags.symbols, venue: 'sim', calibrationDays: 120, seed: flags.seed, modelSpecs: { ml: { kind: 'ml', epochs: 15 } }, clock })).report;
         }
         const summary = {
           runId, url: server.url, db: flags.db, from: iso(fromMs), to: iso(toMs), rowsIngested: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs),
@@ -71,6 +78,7 @@ export function registerDemo(program: Command): void {
           series: status.series.filter((s) => s.venue === 'sim'),
           model: model ?? null,
           forecasts: forecast?.forecasts ?? [],
+          recommendations: recommendations?.recommendations ?? [],
         };
         ledger.finish(runId, { status: outcome.failures.length ? 'failed' : 'succeeded', stats: { rows: outcome.rows, elapsedMs: summary.elapsedMs }, ...(outcome.failures.length ? { error: outcome.failures[0]!.error.message } : {}) });
         out.result(summary, () => [
@@ -82,6 +90,11 @@ export function registerDemo(program: Command): void {
           ...(forecast && model ? [
             `24h volatility forecasts at the latest bar (${model.name} v${model.version}, ${model.backend}, trained in ${(model.trainingMs / 1000).toFixed(1)} s):`,
             table(['symbol', 'origin', 'vol 24h', 'annualised', 'q90', 'q99', 'spike p'], forecast.forecasts.map((x) => [x.symbol, x.origin, pct(Math.sqrt(x.variance)), pct(x.volAnnualised, 1), pct(x.volQuantiles['0.9']), pct(x.volQuantiles['0.99']), x.spikeProb === null ? '-' : x.spikeProb.toFixed(3)])),
+            '',
+          ] : []),
+          ...(recommendations ? [
+            `Recommended parameters (${recommendations.policy}, c = ${recommendations.confidence}, H = ${recommendations.horizon}; change = the step the governor announces):`,
+            recommendationTable(recommendations.recommendations),
             '',
           ] : []),
           `Store: ${flags.db}; model registry: ${flags.modelsDir}/. Next: \`npx liqcal data status\`, \`npx liqcal forecast --model ${DEMO_MODEL_NAME} --venue sim --symbols ${flags.symbols.join(',')}\`, or point \`liqcal ingest\` at a live venue (README).`,
