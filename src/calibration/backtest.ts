@@ -14,7 +14,9 @@ import type { ForecasterSpec } from '../forecasting/forecaster.ts';
 import type { FoldInfo, WalkForwardResult } from '../forecasting/walk-forward.ts';
 import { resolveBarVenue } from '../ingest/series-venue.ts';
 import type { MarketData } from '../store/market-data.ts';
-import { coverageRow, pooledRow, type CoverageRow, type Hits } from './backtest-metrics.ts';
+import { coverageRow, pooledRow, testRange, type CoverageRow, type Hits } from './backtest-metrics.ts';
+import { breakerInputs } from './breaker-inputs.ts';
+import { breakerStats, DEFAULT_BREAKER_CONFIG, runBreakers, type BreakerStats } from './circuit-breakers.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './config.ts';
 import { marketSeries, marketStates, sliceMarket } from './market-series.ts';
 import { POLICY_MODEL, policySeries, type MarketSeries, type PolicyName, type PolicySeries } from './policy-series.ts';
@@ -51,7 +53,12 @@ export interface BacktestOptions {
 }
 
 /** One entry of the report: coverage, procyclicality, capital and the stress replay of a policy on a market. */
-export type BacktestRow = CoverageRow & Omit<StressRow, 'policy' | 'symbol'> & { readonly bindings?: BindingCounts; readonly boundsClipped: number };
+export type BacktestRow = CoverageRow & Omit<StressRow, 'policy' | 'symbol'> & {
+  readonly bindings?: BindingCounts;
+  readonly boundsClipped: number;
+  /** Anticipatory policy: share of test decisions in each circuit-breaker state, and the number of transitions. */
+  readonly breakers?: { readonly share: Readonly<Record<string, number>>; readonly transitions: number };
+};
 
 /** The JSON report of `liqcal backtest`. */
 export interface BacktestReport {
@@ -137,7 +144,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
   const wf = opts.precomputed ?? (await forecasts(opts, frames, h, wfFromMs, retrainEveryDays, seed));
   const tp = performance.now();
 
-  const perPolicy = new Map<PolicyName, { rows: CoverageRow[]; hits: Hits[]; series: PolicySeries[] }>(opts.policies.map((p) => [p, { rows: [], hits: [], series: [] }]));
+  const perPolicy = new Map<PolicyName, { rows: CoverageRow[]; hits: Hits[]; series: PolicySeries[]; breakers: BreakerStats[] }>(opts.policies.map((p) => [p, { rows: [], hits: [], series: [], breakers: [] }]));
   const markets: { frame: FeatureFrame; market: MarketSeries; states: ReturnType<typeof marketStates> }[] = [];
   for (const frame of frames) {
     const full = marketSeries(frame, h, cfg);
@@ -156,6 +163,11 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
       const m = policy === 'static' ? full : sliced;
       const { row, hits } = coverageRow(m, p, opts.fromMs, opts.toMs, cfg.confidence);
       const slot = perPolicy.get(policy)!;
+      if (policy === 'ml-anticipatory' && a) {
+        const [from, to] = testRange(full, opts.fromMs, opts.toMs);
+        const steps = runBreakers(breakerInputs(frame, a.sigmaH, a.spikeProb, Number.NaN, from).slice(0, to - from), DEFAULT_BREAKER_CONFIG);
+        slot.breakers.push(breakerStats(steps.map((x) => x.state)));
+      }
       slot.rows.push(row);
       slot.hits.push(hits);
       slot.series.push(p);
@@ -177,7 +189,8 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
     slot.rows.forEach((r, i) => {
       const s = stress[i]!;
       const series = slot.series[i]!;
-      rows.push({ ...r, badDebtUsd: s.badDebtUsd, badDebtMeanUsd: s.badDebtMeanUsd, liquidations: s.liquidations, liquidatedNotionalP95Usd: s.liquidatedNotionalP95Usd, healthyLiquidatedByChange: s.healthyLiquidatedByChange, boundsClipped: series.boundsClipped, ...(series.bindings ? { bindings: series.bindings } : {}) });
+      const br = slot.breakers[i];
+      rows.push({ ...r, ...(br ? { breakers: { share: br.share, transitions: br.transitions } } : {}), badDebtUsd: s.badDebtUsd, badDebtMeanUsd: s.badDebtMeanUsd, liquidations: s.liquidations, liquidatedNotionalP95Usd: s.liquidatedNotionalP95Usd, healthyLiquidatedByChange: s.healthyLiquidatedByChange, boundsClipped: series.boundsClipped, ...(series.bindings ? { bindings: series.bindings } : {}) });
     });
     const pooled = pooledRow(policy, slot.rows, slot.hits, cfg.confidence);
     const sum = (f: (s: StressRow) => number): number => stress.reduce((a, s) => a + f(s), 0);
@@ -185,6 +198,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
       ...pooled, badDebtUsd: sum((s) => s.badDebtUsd), badDebtMeanUsd: sum((s) => s.badDebtMeanUsd), liquidations: sum((s) => s.liquidations),
       liquidatedNotionalP95Usd: sum((s) => s.liquidatedNotionalP95Usd), healthyLiquidatedByChange: sum((s) => s.healthyLiquidatedByChange),
       boundsClipped: slot.series.reduce((a, s) => a + s.boundsClipped, 0),
+      ...(slot.breakers.length ? { breakers: pooledBreakers(slot.breakers) } : {}),
     });
   }
   const te = performance.now();
@@ -195,6 +209,13 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
     timing: { forecastMs: Math.round(tp - tf), policiesMs: Math.round(ts - tp), stressMs: Math.round(te - ts) },
     elapsedMs: Math.round(te - t0),
   };
+}
+
+/** Breaker shares averaged over markets, transitions summed. */
+function pooledBreakers(stats: readonly BreakerStats[]): { share: Record<string, number>; transitions: number } {
+  const share: Record<string, number> = {};
+  for (const st of stats) for (const [k, v] of Object.entries(st.share)) share[k] = (share[k] ?? 0) + v / stats.length;
+  return { share, transitions: stats.reduce((a, st) => a + st.transitions, 0) };
 }
 
 function sliceStates(s: { sigmaBar: Float64Array; barQuoteVolumeUsd: Float64Array }, from: number): { sigmaBar: Float64Array; barQuoteVolumeUsd: Float64Array } {

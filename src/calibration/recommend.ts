@@ -16,7 +16,8 @@ import { resolveBarVenue } from '../ingest/series-venue.ts';
 import type { MarketData } from '../store/market-data.ts';
 import { coverageRow } from './backtest-metrics.ts';
 import { forecasts } from './backtest.ts';
-import { DEFAULT_BREAKER_CONFIG, runBreakers, type BlockedActions, type BreakerConfig, type BreakerInput, type BreakerReason, type BreakerState } from './circuit-breakers.ts';
+import { breakerInputs } from './breaker-inputs.ts';
+import { DEFAULT_BREAKER_CONFIG, runBreakers, type BlockedActions, type BreakerConfig, type BreakerReason, type BreakerState } from './circuit-breakers.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './config.ts';
 import { marketSeries, marketStates } from './market-series.ts';
 import { marginParams, type MarginParams, type Rationale } from './margin-policy.ts';
@@ -95,32 +96,6 @@ async function tailForecasts(frames: readonly FeatureFrame[], model: string, h: 
   } finally {
     fitted.dispose();
   }
-}
-
-/** Breaker inputs at every origin of a frame from the policy's forecasts and the market's bars. */
-function breakerInputs(frame: FeatureFrame, sigmaH: Float64Array, spikeProb: Float64Array, nowMs: number, from: number): BreakerInput[] {
-  const barMs = intervalMs(frame.interval);
-  const perDay = Math.max(1, Math.round(DAY_MS / barMs));
-  const st = marketStates(frame);
-  const out: BreakerInput[] = [];
-  const n = frame.timeMs.length;
-  for (let t = from; t < n; t++) {
-    const close = frame.timeMs[t]! + barMs;
-    const prev = sigmaH[t - perDay];
-    const q = frame.bars.quoteVolume[t]!;
-    const vol = Number.isFinite(q) && q > 0 ? q : frame.bars.volume[t]! * frame.bars.close[t]!;
-    out.push({
-      timeMs: close,
-      spikeProb: spikeProb[t],
-      sigmaMoveRatio: prev !== undefined && prev > 0 ? sigmaH[t]! / prev : Number.NaN,
-      // Only the last step is "now": earlier steps saw their bar as soon as it closed.
-      dataAgeMs: t === n - 1 ? Math.max(0, nowMs - close) : 0,
-      liquidityRatio: vol / st.barQuoteVolumeUsd[t]!,
-      fundingRate8h: frame.columns.funding?.[t],
-      priceValid: frame.bars.close[t]! > 0,
-    });
-  }
-  return out;
 }
 
 /**

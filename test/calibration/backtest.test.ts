@@ -56,6 +56,10 @@ describe('runBacktest on real bars', () => {
     expect(get('ml-anticipatory', 'pooled').healthyLiquidatedByChange).toBe(0);
     expect(get('ml-anticipatory', 'BTCUSDT').bindings?.steps).toBeGreaterThan(0);
     expect(r.folds).toBeGreaterThan(0);
+    // Circuit-breaker states over the test period: shares of NORMAL … HALT sum to 1.
+    const share = get('ml-anticipatory', 'pooled').breakers!.share;
+    expect(Object.values(share).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(share.NORMAL).toBeGreaterThan(0.3);
   }, 120_000);
 
   it('recommends parameters with rationale and a circuit-breaker state, and flags stale data', async () => {
