@@ -80,13 +80,14 @@ export interface BacktestReport {
   readonly elapsedMs: number;
 }
 
-/** σ over H and spike probability of one model, aligned with the frame's bars (NaN where it made no forecast). */
-interface Aligned {
+/** σ over H and spike probability of one model, aligned with the frame's bars. */
+export interface Aligned {
   readonly sigmaH: Float64Array;
   readonly spikeProb: Float64Array;
 }
 
-function align(frame: FeatureFrame, wf: WalkForwardResult | undefined, model: string): Aligned {
+/** A model's out-of-sample σ over H and spike probability placed at the frame's bars (NaN where it made no forecast). */
+export function alignForecasts(frame: FeatureFrame, wf: WalkForwardResult | undefined, model: string): Aligned {
   const n = frame.timeMs.length;
   const sigmaH = new Float64Array(n).fill(Number.NaN);
   const spikeProb = new Float64Array(n).fill(Number.NaN);
@@ -156,7 +157,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
     const sliced = sliceMarket(full, start, full.originMs.length);
     for (const policy of opts.policies) {
       const model = POLICY_MODEL[policy];
-      const a = model ? align(frame, wf, model) : undefined;
+      const a = model ? alignForecasts(frame, wf, model) : undefined;
       const p = policy === 'static'
         ? policySeries({ policy, market: full, cfg, trainEndMs: opts.fromMs })
         : policySeries({ policy, market: sliced, cfg, trainEndMs: opts.fromMs, ...(a ? { sigmaH: a.sigmaH.subarray(start), spikeProb: a.spikeProb.subarray(start) } : {}) });

@@ -15,7 +15,7 @@ import { horizonBars as parseHorizon } from '../forecasting/horizon.ts';
 import { resolveBarVenue } from '../ingest/series-venue.ts';
 import type { MarketData } from '../store/market-data.ts';
 import { coverageRow } from './backtest-metrics.ts';
-import { forecasts } from './backtest.ts';
+import { alignForecasts, forecasts } from './backtest.ts';
 import { breakerInputs } from './breaker-inputs.ts';
 import { DEFAULT_BREAKER_CONFIG, runBreakers, type BlockedActions, type BreakerConfig, type BreakerReason, type BreakerState } from './circuit-breakers.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './config.ts';
@@ -129,19 +129,7 @@ export async function recommend(opts: RecommendOptions): Promise<{ report: Recom
 
   const recommendations = frames.map((frame): MarketRecommendation => {
     const n = frame.timeMs.length;
-    const sigmaH = new Float64Array(n).fill(Number.NaN);
-    const spikeProb = new Float64Array(n).fill(Number.NaN);
-    const s = wf?.series.find((x) => x.symbol === frame.symbol);
-    if (s) {
-      let t = 0;
-      s.originMs.forEach((o, i) => {
-        while (t < n && frame.timeMs[t]! < o) t++;
-        if (frame.timeMs[t] === o) {
-          sigmaH[t] = Math.sqrt(Math.max(0, s.forecast[i]!));
-          if (s.spikeProb) spikeProb[t] = s.spikeProb[i]!;
-        }
-      });
-    }
+    const { sigmaH, spikeProb } = alignForecasts(frame, wf, model ?? '');
     const tf = tail?.get(frame.symbol);
     tf?.origins.forEach((o, i) => {
       sigmaH[o] = tf.sigmaH[i]!;
