@@ -6,7 +6,9 @@ import { registerDemo } from './commands/demo.ts';
 import { registerImportCsv } from './commands/import-csv.ts';
 import { registerForecasting } from './commands/forecasting.ts';
 import { registerIngest } from './commands/ingest.ts';
+import { registerParams } from './commands/params.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerServeVenue } from './commands/serve-venue.ts';
 import { reportError } from './output.ts';
 
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerData(program);
   registerForecasting(program);
   registerCalibration(program);
+  registerParams(program);
+  registerServe(program);
   registerRuns(program);
   program.addHelpText('after', `
 Examples:
@@ -33,9 +37,12 @@ Examples:
   $ liqcal data status --json
   $ liqcal recommend --db data/liqcal.db --symbols BTCUSDT,ETHUSDT
   $ liqcal backtest --db data/liqcal.db --symbols BTCUSDT,ETHUSDT --from 2024-01-01 --to 2025-10-31 --horizon 4h
+  $ liqcal params latest --db data/liqcal.db --market BTCUSDT --type maintenanceMarginRatio --json
+  $ liqcal serve --db data/liqcal.db --port 8080 --token-file secrets/updater.token
 
 Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 bad request/symbol, 5 schema/bad response, 6 data quality,
-            7 network/rate limit/unavailable (after retries), 8 not supported, 9 I/O.`);
+            7 network/rate limit/unavailable (after retries), 8 not supported, 9 I/O,
+            10 refused by a parameter guard rail or a version conflict.`);
   return program;
 }
 
