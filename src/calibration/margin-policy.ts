@@ -87,6 +87,8 @@ export interface MarginInput {
 }
 
 const round = (x: number, digits = 6): number => Number(x.toPrecision(digits));
+/** Leverage rounded down to 0.01×, so it never exceeds 1 / initial margin (an invariant updaters check). */
+const leverageOf = (initial: number): number => Math.floor((1 / initial) * 100) / 100;
 
 /** Maintenance margin for a position of `notionalUsd`, before the hard bounds. */
 function rawMaintenance(input: MarginInput, notionalUsd: number): number {
@@ -136,7 +138,7 @@ export function marginParams(input: MarginInput): { params: MarginParams; ration
     const tmm = Math.max(prevMm, bounded(rawMaintenance(input, Math.max(size, refUsd)), mm.value, maxMaintenance, ['', '']).value);
     prevMm = tmm;
     const tim = Math.max(initialFrom(tmm, cfg).value, Math.min(1, tmm * (1 + 1e-9)));
-    return { maxNotionalUsd: t.maxNotionalUsd, maintenanceMarginRatio: round(tmm), initialMarginRatio: round(tim), maxLeverage: round(1 / tim, 4) };
+    return { maxNotionalUsd: t.maxNotionalUsd, maintenanceMarginRatio: round(tmm), initialMarginRatio: round(tim), maxLeverage: leverageOf(tim) };
   });
 
   const params: MarginParams = {
@@ -145,7 +147,7 @@ export function marginParams(input: MarginInput): { params: MarginParams; ration
     liquidationPenalty: round(penalty.value),
     oracleLatencyBufferBps: round(oracle * 10_000, 4),
     closeFactor: round(closeFactor.value, 4),
-    maxLeverage: round(1 / imValue, 4),
+    maxLeverage: leverageOf(imValue),
     leverageTiers: tiers,
   };
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
@@ -173,7 +175,7 @@ export function marginParams(input: MarginInput): { params: MarginParams; ration
       clippedBy: closeFactor.clippedBy, text: `Share of a $${refUsd.toLocaleString('en-US')} position that ${pct(cfg.liquidation.maxParticipation)} of one bar's volume absorbs.`,
     },
     {
-      parameter: 'maxLeverage', value: params.maxLeverage, drivers: { initialMarginRatio: imValue }, clippedBy: [], text: '1 / initial margin.',
+      parameter: 'maxLeverage', value: params.maxLeverage, drivers: { initialMarginRatio: imValue }, clippedBy: [], text: '1 / initial margin, rounded down to 0.01×.',
     },
   ];
   return { params, rationale };

@@ -44,7 +44,8 @@ describe('marginParams', () => {
         expect(p.initialMarginRatio).toBeLessThanOrEqual(1);
         expect(p.liquidationPenalty).toBeLessThan(p.maintenanceMarginRatio);
         expect(p.liquidationPenalty).toBeGreaterThan(0);
-        expect(Math.abs(p.maxLeverage * p.initialMarginRatio - 1)).toBeLessThan(1e-3);
+        expect(p.maxLeverage).toBeLessThanOrEqual(1 / p.initialMarginRatio);
+        expect(p.maxLeverage).toBeGreaterThan(1 / p.initialMarginRatio - 0.011);
         expect(p.closeFactor).toBeGreaterThan(0);
         expect(p.closeFactor).toBeLessThanOrEqual(1);
         expect(p.oracleLatencyBufferBps).toBeGreaterThanOrEqual(div - 1e-6);
@@ -52,7 +53,10 @@ describe('marginParams', () => {
           expect(p.leverageTiers[i]!.maintenanceMarginRatio).toBeGreaterThanOrEqual(p.leverageTiers[i - 1]!.maintenanceMarginRatio);
           expect(p.leverageTiers[i]!.maxLeverage).toBeLessThanOrEqual(p.leverageTiers[i - 1]!.maxLeverage);
         }
-        for (const t of p.leverageTiers) expect(t.initialMarginRatio).toBeGreaterThan(t.maintenanceMarginRatio);
+        for (const t of p.leverageTiers) {
+          expect(t.initialMarginRatio).toBeGreaterThan(t.maintenanceMarginRatio);
+          expect(t.maxLeverage).toBeLessThanOrEqual(1 / t.initialMarginRatio);
+        }
       },
     ), { numRuns: 500 });
   });

@@ -12,10 +12,18 @@ import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
 import type { forecastLatest } from '../../forecasting/train.ts';
 import type { RecommendReport } from '../../calibration/recommend.ts';
+import type { LatestResult } from '../../params/store.ts';
 import { recommendationTable } from './calibration.ts';
 import { list, makeOutput, positiveInt, table } from '../output.ts';
 
 const pct = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(digits)}%`);
+
+/** How the publish refusals read: the minimum delay only holds an update back (it stays approved); other rules refuse it. */
+function held(refused: readonly { rule: string }[]): string {
+  const delayed = refused.filter((r) => r.rule === 'minDelay').length;
+  const rules = [...new Set(refused.filter((r) => r.rule !== 'minDelay').map((r) => r.rule))];
+  return `${delayed} held back by the minimum delay since the last publish (still approved)${rules.length ? `, ${refused.length - delayed} refused by the rails (${rules.join(', ')})` : ', none refused by the rails'}`;
+}
 
 /** Symbols the demo simulates. */
 export const DEMO_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT'] as const;
@@ -61,6 +69,7 @@ export function registerDemo(program: Command): void {
         let forecast: Awaited<ReturnType<typeof forecastLatest>> | undefined;
         let model: { name: string; version: string; trainingMs: number; backend: string } | undefined;
         let recommendations: RecommendReport | undefined;
+        let published: { proposed: number; published: number; waiting: { updateId: number; reason: string }[]; refused: { updateId: number; rule: string; message: string }[]; latest: { market: string; mm: LatestResult | null; breaker: LatestResult | null }[] } | undefined;
         if (outcome.failures.length === 0) {
           const { forecastLatest, trainModel } = await import('../../forecasting/train.ts');
           out.info(`training ${DEMO_MODEL_NAME} (seed ${flags.seed}) on ${flags.symbols.length} symbols…`);
@@ -71,6 +80,15 @@ export function registerDemo(program: Command): void {
           out.info('recommending margin parameters (ml-anticipatory, c = 0.99, H = 4h)…');
           const { recommend } = await import('../../calibration/recommend.ts');
           recommendations = (await recommend({ md, symbols: flags.symbols, venue: 'sim', calibrationDays: 120, seed: flags.seed, modelSpecs: { ml: { kind: 'ml', epochs: 15 } }, clock })).report;
+          // Publish them to the parameter store: propose, approve automatically within the rails, publish, read back.
+          const [{ ParameterStore, proposeApprovePublish }, { SqliteParamBackend }, { recommendationDrafts }] = await Promise.all([
+            import('../../params/store.ts'), import('../../params/sqlite-backend.ts'), import('../../calibration/drafts.ts'),
+          ]);
+          const params = new ParameterStore(new SqliteParamBackend(store), { clock });
+          const drafts = recommendations.recommendations.flatMap((r) => recommendationDrafts(r, `run:${runId}`));
+          const result = await proposeApprovePublish(params, drafts, { by: 'liqcal-demo (auto within rails)', auto: true });
+          const latest = await Promise.all(flags.symbols.map(async (m) => ({ market: m, mm: await params.latest(m, 'maintenanceMarginRatio'), breaker: await params.latest(m, 'circuitBreaker') })));
+          published = { proposed: result.proposed.length, published: result.published.length, waiting: result.waiting, refused: result.refused, latest };
         }
         const summary = {
           runId, url: server.url, db: flags.db, from: iso(fromMs), to: iso(toMs), rowsIngested: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs),
@@ -79,6 +97,7 @@ export function registerDemo(program: Command): void {
           model: model ?? null,
           forecasts: forecast?.forecasts ?? [],
           recommendations: recommendations?.recommendations ?? [],
+          parameterStore: published ?? null,
         };
         ledger.finish(runId, { status: outcome.failures.length ? 'failed' : 'succeeded', stats: { rows: outcome.rows, elapsedMs: summary.elapsedMs }, ...(outcome.failures.length ? { error: outcome.failures[0]!.error.message } : {}) });
         out.result(summary, () => [
@@ -97,7 +116,15 @@ export function registerDemo(program: Command): void {
             recommendationTable(recommendations.recommendations),
             '',
           ] : []),
-          `Store: ${flags.db}; model registry: ${flags.modelsDir}/. Next: \`npx liqcal data status\`, \`npx liqcal forecast --model ${DEMO_MODEL_NAME} --venue sim --symbols ${flags.symbols.join(',')}\`, or point \`liqcal ingest\` at a live venue (README).`,
+          ...(published ? [
+            `Parameter store: ${published.proposed} proposals, ${published.published} published now, ${published.waiting.length} waiting for a person, ${held(published.refused)}. Read back:`,
+            table(['market', 'maintenance', 'updateId', 'version', 'state', 'expires', 'breaker'], published.latest.map((l) => [
+              l.market, l.mm ? pct(l.mm.record.newValue as number) : '-', l.mm?.record.updateId ?? '-', l.mm?.record.version ?? '-', l.mm ? (l.mm.usable ? 'published' : l.mm.record.state) : '-',
+              l.mm ? iso(l.mm.record.expiresAt).slice(0, 16) : '-', l.breaker ? (l.breaker.record.newValue as { state: string }).state : '-',
+            ])),
+            '',
+          ] : []),
+          `Store: ${flags.db}; model registry: ${flags.modelsDir}/. Next: \`npx liqcal params latest --market ${flags.symbols[0]} --type maintenanceMarginRatio --json\`, \`npx liqcal recommend --venue sim --symbols ${flags.symbols.join(',')}\`, \`npx liqcal forecast --model ${DEMO_MODEL_NAME} --venue sim --symbols ${flags.symbols.join(',')}\`, or point \`liqcal ingest\` at a live venue (README).`,
         ].join('\n'));
         if (outcome.failures.length) {
           for (const f of outcome.failures) process.stderr.write(`liqcal: ${f.job.symbol} ${f.job.kind}: ${f.error.message}\n`);
