@@ -16,7 +16,7 @@ import { resolveBarVenue } from '../ingest/series-venue.ts';
 import type { MarketData } from '../store/market-data.ts';
 import { coverageRow, pooledRow, testRange, type CoverageRow, type Hits } from './backtest-metrics.ts';
 import { breakerInputs } from './breaker-inputs.ts';
-import { breakerStats, DEFAULT_BREAKER_CONFIG, runBreakers, type BreakerStats } from './circuit-breakers.ts';
+import { breakerStats, DEFAULT_BREAKER_CONFIG, runBreakers, type BreakerStats, type BreakerStep } from './circuit-breakers.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './config.ts';
 import { marketSeries, marketStates, sliceMarket } from './market-series.ts';
 import { POLICY_MODEL, policySeries, type MarketSeries, type PolicyName, type PolicySeries } from './policy-series.ts';
@@ -145,7 +145,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
   const wf = opts.precomputed ?? (await forecasts(opts, frames, h, wfFromMs, retrainEveryDays, seed));
   const tp = performance.now();
 
-  const perPolicy = new Map<PolicyName, { rows: CoverageRow[]; hits: Hits[]; series: PolicySeries[]; breakers: BreakerStats[] }>(opts.policies.map((p) => [p, { rows: [], hits: [], series: [], breakers: [] }]));
+  const perPolicy = new Map<PolicyName, { rows: CoverageRow[]; hits: Hits[]; series: PolicySeries[]; breakers: BreakerStats[]; halts: Halt[][] }>(opts.policies.map((p) => [p, { rows: [], hits: [], series: [], breakers: [], halts: [] }]));
   const markets: { frame: FeatureFrame; market: MarketSeries; states: ReturnType<typeof marketStates> }[] = [];
   for (const frame of frames) {
     const full = marketSeries(frame, h, cfg);
@@ -168,7 +168,8 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
         const [from, to] = testRange(full, opts.fromMs, opts.toMs);
         const steps = runBreakers(breakerInputs(frame, a.sigmaH, a.spikeProb, Number.NaN, from).slice(0, to - from), DEFAULT_BREAKER_CONFIG);
         slot.breakers.push(breakerStats(steps.map((x) => x.state)));
-      }
+        slot.halts.push(openingHalts(steps));
+      } else slot.halts.push([]);
       slot.rows.push(row);
       slot.hits.push(hits);
       slot.series.push(p);
@@ -185,7 +186,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
       const mk = markets[i]!;
       const series = slot.series[i]!;
       const market = policy === 'static' ? mk.market : sliceMarket(mk.market, mk.market.originMs.length - series.originMs.length, mk.market.originMs.length);
-      return stressRow({ frame: mk.frame, market, policy: series, states: sliceStates(mk.states, mk.market.originMs.length - series.originMs.length), episodes, cfg, settings });
+      return stressRow({ frame: mk.frame, market, policy: series, states: sliceStates(mk.states, mk.market.originMs.length - series.originMs.length), episodes, cfg, settings, openingHalts: slot.halts[i]! });
     });
     slot.rows.forEach((r, i) => {
       const s = stress[i]!;
@@ -210,6 +211,22 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestReport
     timing: { forecastMs: Math.round(tp - tf), policiesMs: Math.round(ts - tp), stressMs: Math.round(te - ts) },
     elapsedMs: Math.round(te - t0),
   };
+}
+
+/** A period in which the circuit breaker refuses new positions. */
+type Halt = { readonly fromMs: number; readonly toMs: number };
+
+/** The periods in which the breaker blocks opening risk (REDUCE_ONLY, HALT), from one step to the next. */
+function openingHalts(steps: readonly BreakerStep[]): Halt[] {
+  const out: Halt[] = [];
+  steps.forEach((st, k) => {
+    if (!st.blocked.openRisk) return;
+    const end = steps[k + 1]?.timeMs ?? st.timeMs + 3_600_000;
+    const last = out.at(-1);
+    if (last && last.toMs === st.timeMs) out[out.length - 1] = { fromMs: last.fromMs, toMs: end };
+    else out.push({ fromMs: st.timeMs, toMs: end });
+  });
+  return out;
 }
 
 /** Breaker shares averaged over markets, transitions summed. */

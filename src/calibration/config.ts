@@ -78,9 +78,11 @@ export const policyConfigSchema = z.object({
     decreaseAfterMs: z.number().nonnegative().default(6 * HOUR_MS),
     /** Spike anticipation: target × (1 + spikeUplift · spike probability). */
     spikeUplift: z.number().min(0).max(5).default(0.5),
+    /** Reaction guard: the target is at least this × σ realised over the last H bars (0 disables it). */
+    recentMoveWeight: z.number().min(0).max(5).default(1),
   }).strict().default({
     apcBuffer: 0.25, floorFraction: 1, floorLookbackDays: 730, maxStepUp: 1, maxStepDown: 0.3, minDelayMs: HOUR_MS,
-    noticeMs: HOUR_MS, deadband: 0.03, decreaseAfterMs: 6 * HOUR_MS, spikeUplift: 0.5,
+    noticeMs: HOUR_MS, deadband: 0.03, decreaseAfterMs: 6 * HOUR_MS, spikeUplift: 0.5, recentMoveWeight: 1,
   }),
   /** Filtered historical simulation: the scale is the c-quantile of realised excursion / forecast σ over this many days of out-of-sample history. */
   scale: z.object({

@@ -84,11 +84,12 @@ export function marketSeries(frame: FeatureFrame, horizonBars: number, cfg: Poli
     symbol: frame.symbol, originMs: frame.timeMs, barMs, horizonBars, mae, oracle, liqCost,
     sigmaLongH: Float64Array.from(longMean, (v) => Math.sqrt(v * horizonBars)),
     sigmaPastH: Float64Array.from(weekMean, (v) => Math.sqrt(v * horizonBars)),
+    sigmaRecentH: Float64Array.from(trailingMean(r2, horizonBars, horizonBars), (v) => Math.sqrt(v * horizonBars)),
   };
 }
 
 /** The origins [from, to) of a market series, as views. */
 export function sliceMarket(m: MarketSeries, from: number, to: number): MarketSeries {
   const s = (a: Float64Array): Float64Array => a.subarray(from, to);
-  return { ...m, originMs: s(m.originMs), mae: s(m.mae), oracle: s(m.oracle), liqCost: s(m.liqCost), sigmaLongH: s(m.sigmaLongH), sigmaPastH: s(m.sigmaPastH) };
+  return { ...m, originMs: s(m.originMs), mae: s(m.mae), oracle: s(m.oracle), liqCost: s(m.liqCost), sigmaLongH: s(m.sigmaLongH), sigmaPastH: s(m.sigmaPastH), sigmaRecentH: s(m.sigmaRecentH) };
 }

@@ -47,6 +47,8 @@ export interface MarketSeries {
   readonly sigmaLongH: Float64Array;
   /** Trailing realised σ over H (the fallback forecast while out-of-sample history is short). */
   readonly sigmaPastH: Float64Array;
+  /** σ realised over the last H bars, scaled to H (the move already under way). */
+  readonly sigmaRecentH: Float64Array;
 }
 
 /** A policy's margins over one market's history. */
@@ -63,6 +65,11 @@ export interface PolicySeries {
   readonly bindings?: BindingCounts;
   /** Governed policy: what it wanted at each step (target with APC buffer and floor) before steps and delays. */
   readonly desired?: Float64Array;
+  /**
+   * Initial margin at each instant. The anticipatory policy sets it from what it wants now (max of the margin in
+   * force and the desired one) — it binds only new risk, so it needs no notice; the others from the margin in force.
+   */
+  readonly initialMargin: Float64Array;
   /** Steps clipped by the hard bounds of the maintenance margin. */
   readonly boundsClipped: number;
 }
@@ -113,7 +120,10 @@ function baseTarget(inp: PolicySeriesInput, u: number): number {
   const sigma = Number.isFinite(s) && s > 0 ? s : inp.market.sigmaPastH[u]!;
   if (inp.policy !== 'ml-anticipatory') return sigma;
   const p = inp.spikeProb?.[u] ?? Number.NaN;
-  return sigma * (1 + inp.cfg.governor.spikeUplift * (Number.isFinite(p) ? p : 0));
+  const anticipated = sigma * (1 + inp.cfg.governor.spikeUplift * (Number.isFinite(p) ? p : 0));
+  // Reaction guard: a move already under way is priced in even when the model did not see it coming.
+  const recent = inp.cfg.governor.recentMoveWeight * inp.market.sigmaRecentH[u]!;
+  return Number.isFinite(recent) && recent > anticipated ? recent : anticipated;
 }
 
 /** Governed margins over origins [from, to) with scale s; returns in-force margins and the governor output. */
@@ -185,6 +195,15 @@ function scaleAt(inp: PolicySeriesInput, t: number): number {
   return hi;
 }
 
+/** Initial margin: (1 + initialBufferRatio) × max(margin, desired), at most 1. */
+function initialFrom(margin: Float64Array, desired: Float64Array | undefined, cfg: PolicyConfig): Float64Array {
+  return margin.map((x, u) => {
+    const d = desired?.[u] ?? Number.NaN;
+    const base = Number.isFinite(d) && d > x ? Math.min(d, cfg.bounds.maxMaintenance) : x;
+    return Math.min(1, base * (1 + cfg.initialBufferRatio));
+  });
+}
+
 /**
  * The margin in force of one policy at every origin of `market`: static (constant from the training window),
  * the ungoverned risk-based policies (scale × σ̂ + oracle buffer + liquidation cost, changed at every step),
@@ -205,7 +224,7 @@ export function policySeries(inp: PolicySeriesInput): PolicySeries {
   if (inp.policy === 'static') {
     const mm = clip(staticMargin(m, inp.trainEndMs, inp.cfg.confidence));
     margin.fill(mm);
-    return { policy: inp.policy, symbol: m.symbol, originMs: m.originMs, margin, scale, changes: [{ announcedMs: m.originMs[0]! + m.barMs, effectiveMs: m.originMs[0]! + m.barMs, from: Number.NaN, to: mm }], boundsClipped };
+    return { policy: inp.policy, symbol: m.symbol, originMs: m.originMs, margin, initialMargin: initialFrom(margin, undefined, inp.cfg), scale, changes: [{ announcedMs: m.originMs[0]! + m.barMs, effectiveMs: m.originMs[0]! + m.barMs, from: Number.NaN, to: mm }], boundsClipped };
   }
   // Scale recalibrated every cfg.scale.everyMs, piecewise constant in between.
   let nextAt = Number.NEGATIVE_INFINITY;
@@ -229,10 +248,10 @@ export function policySeries(inp: PolicySeriesInput): PolicySeries {
       if (margin[u] !== prev && Number.isFinite(margin[u]!)) changes.push({ announcedMs: t, effectiveMs: t, from: prev, to: margin[u]! });
       prev = margin[u]!;
     }
-    return { policy: inp.policy, symbol: m.symbol, originMs: m.originMs, margin, scale, changes, boundsClipped };
+    return { policy: inp.policy, symbol: m.symbol, originMs: m.originMs, margin, initialMargin: initialFrom(margin, undefined, inp.cfg), scale, changes, boundsClipped };
   }
   const g = governed(inp, scale, 0, n);
   for (let u = 0; u < n; u++) margin[u] = Number.isFinite(g.inForce[u]!) ? clip(g.inForce[u]!) : Number.NaN;
   const changes = g.changes.map((c) => ({ ...c, to: Math.min(maxMaintenance, Math.max(minMaintenance, c.to)) }));
-  return { policy: inp.policy, symbol: m.symbol, originMs: m.originMs, margin, scale, changes, bindings: g.bindings, desired: g.desired, boundsClipped };
+  return { policy: inp.policy, symbol: m.symbol, originMs: m.originMs, margin, initialMargin: initialFrom(margin, g.desired, inp.cfg), scale, changes, bindings: g.bindings, desired: g.desired, boundsClipped };
 }

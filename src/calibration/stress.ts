@@ -86,32 +86,37 @@ function simBars(frame: FeatureFrame): SimBars {
   return { timeMs: frame.timeMs, open: frame.bars.open, high: frame.bars.high, low: frame.bars.low, close: frame.bars.close, quoteVolumeUsd: quoteVolumeUsd(frame) };
 }
 
-/** The policy's parameter schedule over [fromMs, toMs): one entry per change of its maintenance margin. */
+/**
+ * The policy's parameter schedule over [fromMs, toMs): an entry at every decision instant whose parameters differ
+ * from the previous ones — maintenance and initial margin from the policy, penalty and close factor from the
+ * market state (as the margin policy derives them). Announcement = effect: simulated traders do not react to notices.
+ */
 export function policySchedule(p: PolicySeries, m: MarketSeries, states: { sigmaBar: Float64Array; barQuoteVolumeUsd: Float64Array }, cfg: PolicyConfig, fromMs: number, toMs: number): ScheduledParams[] {
-  const indexAt = (t: number): number => {
-    let lo = 0;
-    let hi = m.originMs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (m.originMs[mid]! + m.barMs <= t) lo = mid + 1;
-      else hi = mid;
-    }
-    return Math.max(0, lo - 1);
-  };
-  const entry = (announcedMs: number, effectiveMs: number, mm: number): ScheduledParams => {
-    // Market state when the change was decided (for the change in force at the window's start: at that start).
-    const u = indexAt(Math.max(announcedMs, fromMs));
-    const state: MarketState = { sigmaBar: states.sigmaBar[u]!, barQuoteVolumeUsd: states.barQuoteVolumeUsd[u]! };
-    const penalty = Math.min(liquidationCostRatio(cfg.liquidation.referenceNotionalUsd, state, cfg), cfg.liquidation.maxPenaltyShareOfMaintenance * mm);
-    const absorbable = cfg.liquidation.maxParticipation * state.barQuoteVolumeUsd;
-    const closeFactor = Math.min(1, Math.max(cfg.liquidation.minCloseFactor, Number.isFinite(absorbable) ? absorbable / cfg.liquidation.referenceNotionalUsd : 0));
-    return { announcedMs, effectiveMs, maintenanceMarginRatio: mm, initialMarginRatio: Math.min(1, mm * (1 + cfg.initialBufferRatio)), liquidationPenalty: penalty, closeFactor };
-  };
-  // The change in force at the window's start, then every change that takes effect inside it.
   const out: ScheduledParams[] = [];
-  const before = p.changes.filter((c) => c.effectiveMs <= fromMs && Number.isFinite(c.to)).at(-1);
-  if (before) out.push({ ...entry(before.announcedMs, fromMs, before.to), announcedMs: Math.min(before.announcedMs, fromMs) });
-  for (const c of p.changes) if (c.effectiveMs > fromMs && c.effectiveMs < toMs && Number.isFinite(c.to)) out.push(entry(c.announcedMs, c.effectiveMs, c.to));
+  let prev: ScheduledParams | undefined;
+  for (let u = 0; u < m.originMs.length; u++) {
+    const at = m.originMs[u]! + m.barMs;
+    if (at >= toMs) break;
+    // The entry in force at the window's start is the last decision before it.
+    const next = m.originMs[u + 1];
+    if (at < fromMs && next !== undefined && next + m.barMs <= fromMs) continue;
+    const mm = p.margin[u]!;
+    if (!Number.isFinite(mm)) continue;
+    const state: MarketState = { sigmaBar: states.sigmaBar[u]!, barQuoteVolumeUsd: states.barQuoteVolumeUsd[u]! };
+    const cost = liquidationCostRatio(cfg.liquidation.referenceNotionalUsd, state, cfg);
+    const absorbable = cfg.liquidation.maxParticipation * state.barQuoteVolumeUsd;
+    const effective: ScheduledParams = {
+      announcedMs: at, effectiveMs: Math.max(at, fromMs),
+      maintenanceMarginRatio: mm, initialMarginRatio: Math.max(mm, p.initialMargin[u]!),
+      liquidationPenalty: Math.min(Number.isFinite(cost) ? cost : cfg.liquidation.feeRatio, cfg.liquidation.maxPenaltyShareOfMaintenance * mm),
+      closeFactor: Math.min(1, Math.max(cfg.liquidation.minCloseFactor, Number.isFinite(absorbable) ? absorbable / cfg.liquidation.referenceNotionalUsd : 0)),
+    };
+    if (prev && prev.maintenanceMarginRatio === effective.maintenanceMarginRatio && prev.initialMarginRatio === effective.initialMarginRatio
+      && prev.liquidationPenalty === effective.liquidationPenalty && prev.closeFactor === effective.closeFactor) continue;
+    if (prev && prev.effectiveMs === effective.effectiveMs) out.pop();
+    out.push(effective);
+    prev = effective;
+  }
   return out;
 }
 
@@ -122,7 +127,12 @@ function median(x: Float64Array, from: number, to: number): number {
 }
 
 /** Replays one policy on one market through every episode. */
-export function stressRow(args: { frame: FeatureFrame; market: MarketSeries; policy: PolicySeries; states: { sigmaBar: Float64Array; barQuoteVolumeUsd: Float64Array }; episodes: readonly Episode[]; cfg: PolicyConfig; settings: StressSettings }): StressRow {
+export function stressRow(args: {
+  frame: FeatureFrame; market: MarketSeries; policy: PolicySeries; states: { sigmaBar: Float64Array; barQuoteVolumeUsd: Float64Array };
+  episodes: readonly Episode[]; cfg: PolicyConfig; settings: StressSettings;
+  /** Periods in which the policy's circuit breaker refuses new positions. */
+  openingHalts?: readonly { fromMs: number; toMs: number }[];
+}): StressRow {
   const { frame, market, policy, states, episodes, cfg, settings } = args;
   const bars = simBars(frame);
   let badDebt = 0;
@@ -144,6 +154,7 @@ export function stressRow(args: { frame: FeatureFrame; market: MarketSeries; pol
       bars, schedule, population: settings.population ?? {}, fromMs: ep.fromMs, toMs: ep.toMs,
       grandfather: policy.policy === 'ml-anticipatory', slippage: { impactCoef: Number.isFinite(slip) ? slip : 0.01 },
       cascade: { impactCoef: settings.cascadeImpactCoef, maxRounds: 5 },
+      ...(args.openingHalts?.length ? { openingHalts: args.openingHalts } : {}),
     }, seeds);
     badDebt += r.badDebtP95Usd;
     badDebtMean += r.badDebtMeanUsd;

@@ -9,7 +9,8 @@
  *   executes at that price: the engine sees one reading per bar and it is assumed to be the worst one.
  * - Parameters: the schedule entry with the greatest effectiveMs ≤ bar open time applies to the whole bar. New
  *   positions open at the bar's open with leverage capped at 1 / IMR; arrivals are Poisson at openPerDay spread over
- *   bars of the data's shortest spacing (a gap in the data does not release a flood of arrivals).
+ *   bars of the data's shortest spacing (a gap in the data does not release a flood of arrivals). During an
+ *   opening halt (a circuit breaker in REDUCE_ONLY or HALT) arrivals are drawn but not opened.
  * - Liquidation (book.ts): closeFactor of the position per event, or all of it (equity ≤ 0, ratio below
  *   fullLiquidationBelowEquityRatio, or a remainder below minRemainderNotionalUsd); slippage worsens the execution
  *   price; the penalty is capped at the remaining equity; negative equity closes the rest as bad debt. A position is
@@ -132,6 +133,7 @@ function runParsed(p: ParsedSimOptions, seed: number): SimResult {
   const logLevMin = Math.log(pop.leverage.min);
   const logLevSpan = Math.log(pop.leverage.max) - logLevMin;
   let si = 0;
+  let hi0 = 0;
   let prevSi = -1;
   let healthy = 0;
   let positionBars = 0;
@@ -160,12 +162,14 @@ function runParsed(p: ParsedSimOptions, seed: number): SimResult {
       }
     }
     const arrivals = poisson(rng, arrivalsPerBar);
+    while (hi0 < p.openingHalts.length && p.openingHalts[hi0]!.toMs <= t) hi0++;
+    const halted = hi0 < p.openingHalts.length && p.openingHalts[hi0]!.fromMs <= t;
     for (let j = 0; j < arrivals; j++) {
       const side = rng.next() < pop.longShare ? 1 : -1;
       const leverage = Math.min(Math.exp(logLevMin + rng.next() * logLevSpan), maxLeverage);
       const notional = pop.notionalUsd.median * Math.exp(pop.notionalUsd.sigmaLog * rng.normal());
       const lifetimeMs = -pop.meanLifetimeHours * 3_600_000 * Math.log(1 - rng.next());
-      book.open(side, notional, leverage, o, i, t + lifetimeMs, mkt);
+      if (!halted) book.open(side, notional, leverage, o, i, t + lifetimeMs, mkt);
     }
     positionBars += book.nActive;
 

@@ -20,7 +20,7 @@ function market(n: number, seed: number): { m: MarketSeries; sigmaH: Float64Arra
   const mae = Float64Array.from(sigmaH, (x) => Math.abs(rng.normal() * x) * 1.2);
   const c = new Float64Array(n).fill(0.001);
   const originMs = Float64Array.from({ length: n }, (_, i) => i * H_MS);
-  const m: MarketSeries = { symbol: 'SIM', originMs, barMs: H_MS, horizonBars: h, mae, oracle: c, liqCost: c, sigmaLongH: new Float64Array(n).fill(0.02), sigmaPastH: sigmaH };
+  const m: MarketSeries = { symbol: 'SIM', originMs, barMs: H_MS, horizonBars: h, mae, oracle: c, liqCost: c, sigmaLongH: new Float64Array(n).fill(0.02), sigmaPastH: sigmaH, sigmaRecentH: sigmaH };
   return { m, sigmaH };
 }
 

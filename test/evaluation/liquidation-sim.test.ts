@@ -139,6 +139,20 @@ describe('simulateLiquidations: accounting', () => {
   });
 });
 
+describe('simulateLiquidations: opening halts (circuit breakers)', () => {
+  it('opens no position during a halt and leaves the rest of the population unchanged', () => {
+    const opts = { ...quiet, bars: walkBars(5, 24 * 4, 0.01), schedule: [params(0.02)], population: {}, seed: 3 };
+    const free = simulateLiquidations(opts);
+    const halt = { fromMs: T0 + 24 * HOUR, toMs: T0 + 48 * HOUR };
+    const halted = simulateLiquidations({ ...opts, openingHalts: [halt] });
+    expect(halted.positionsOpened).toBeLessThan(free.positionsOpened);
+    expect(halted.positionsOpened).toBeGreaterThan(free.positionsOpened / 2);
+    // A halt outside the window changes nothing: the draws are the same.
+    expect(simulateLiquidations({ ...opts, openingHalts: [{ fromMs: T0 - 10 * HOUR, toMs: T0 - 5 * HOUR }] })).toEqual(free);
+    expect(() => simulateLiquidations({ ...opts, openingHalts: [{ fromMs: T0 + HOUR, toMs: T0 }] })).toThrow(/openingHalts/);
+  });
+});
+
 describe('simulateLiquidations: liquidation mechanics', () => {
   // One long: $100k at 10× from 100, so equity ratio = 1 − 90/p, below MMR 5% once p < 94.737.
   const onePosition = { ...quiet, population: { openPerDay: 0 }, seed: 1, initialPositions: [{ side: 1 as const, notionalUsd: 100_000, leverage: 10 }] };

@@ -104,6 +104,11 @@ export interface SimOptions {
   /** Close 100% when a partial close would leave less notional than this, in USD (Aave MIN_LEFTOVER_BASE); default 1000. */
   readonly minRemainderNotionalUsd?: number;
   readonly initialPositions?: readonly InitialPosition[];
+  /**
+   * Periods [fromMs, toMs) in which opening new positions is refused (a circuit breaker in REDUCE_ONLY or HALT). The
+   * random draws of refused arrivals are still made, so the rest of the population is the same as without halts.
+   */
+  readonly openingHalts?: readonly { readonly fromMs: number; readonly toMs: number }[];
 }
 
 /** Default of {@link SimOptions.minRemainderNotionalUsd}, USD (Aave v3.3 MIN_LEFTOVER_BASE). */
@@ -118,6 +123,7 @@ const knobsSchema = z.object({
   cascade: z.object({ impactCoef: z.number().finite().min(0), maxRounds: z.number().int().min(0).max(100) }),
   fullLiquidationBelowEquityRatio: z.number().min(0).max(1).optional(),
   minRemainderNotionalUsd: z.number().finite().min(0).optional(),
+  openingHalts: z.array(z.object({ fromMs: z.number().finite(), toMs: z.number().finite() }).refine((h) => h.fromMs < h.toMs, { message: 'fromMs must be before toMs' })).optional(),
   initialPositions: z
     .array(z.object({
       side: z.union([z.literal(1), z.literal(-1)]), notionalUsd: z.number().finite().positive(), leverage: z.number().finite().min(1),
@@ -152,6 +158,8 @@ export interface ParsedSimOptions {
   readonly fullBelow: number;
   readonly minRemainderUsd: number;
   readonly initialPositions: readonly InitialPosition[];
+  /** Opening halts sorted by start. */
+  readonly openingHalts: readonly { readonly fromMs: number; readonly toMs: number }[];
 }
 
 function configError(what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): AppError {
@@ -189,6 +197,7 @@ export function parseSimOptions(opts: Omit<SimOptions, 'seed'> & { readonly seed
     slippageCoef: k.slippage.impactCoef, cascadeCoef: k.cascade.impactCoef, cascadeRounds: k.cascade.maxRounds,
     fullBelow: k.fullLiquidationBelowEquityRatio ?? 0, minRemainderUsd: k.minRemainderNotionalUsd ?? DEFAULT_MIN_REMAINDER_NOTIONAL_USD,
     initialPositions: k.initialPositions ?? [],
+    openingHalts: [...(k.openingHalts ?? [])].sort((a, b) => a.fromMs - b.fromMs),
   };
 }
 
