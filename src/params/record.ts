@@ -8,21 +8,6 @@
 import { z } from 'zod';
 import { AppError, formatIssues } from '../core/errors.ts';
 
-/** Every update type liqcal publishes (the RiskOracle `updateType` whitelist). */
-export const UPDATE_TYPES = [
-  'maintenanceMarginRatio',
-  'initialMarginRatio',
-  'liquidationPenalty',
-  'oracleLatencyBufferBps',
-  'closeFactor',
-  'maxLeverage',
-  'leverageTiers',
-  'circuitBreaker',
-] as const;
-
-/** One update type. */
-export type UpdateType = (typeof UPDATE_TYPES)[number];
-
 /** The update types whose value is one number. */
 export const SCALAR_UPDATE_TYPES = [
   'maintenanceMarginRatio',
@@ -31,7 +16,13 @@ export const SCALAR_UPDATE_TYPES = [
   'oracleLatencyBufferBps',
   'closeFactor',
   'maxLeverage',
-] as const satisfies readonly UpdateType[];
+] as const;
+
+/** Every update type liqcal publishes (the RiskOracle `updateType` whitelist). */
+export const UPDATE_TYPES = [...SCALAR_UPDATE_TYPES, 'leverageTiers', 'circuitBreaker'] as const;
+
+/** One update type. */
+export type UpdateType = (typeof UPDATE_TYPES)[number];
 
 /** An update type whose value is one number. */
 export type ScalarUpdateType = (typeof SCALAR_UPDATE_TYPES)[number];

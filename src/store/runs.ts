@@ -45,6 +45,22 @@ export class RunLedger {
     );
   }
 
+  /**
+   * Runs `work` as one ledger entry: opened before, closed as succeeded with `stats(result)` or as failed with the
+   * error message (and the error rethrown).
+   */
+  async track<T>(input: Parameters<RunLedger['start']>[0], work: (runId: string) => Promise<T>, stats: (result: T) => unknown = () => undefined): Promise<T> {
+    const id = this.start(input);
+    try {
+      const result = await work(id);
+      this.finish(id, { status: 'succeeded', stats: stats(result) });
+      return result;
+    } catch (e) {
+      this.finish(id, { status: 'failed', error: (e as Error).message });
+      throw e;
+    }
+  }
+
   /** Runs, newest first. */
   list(limit = 50): RunRecord[] {
     const rows = this.store.db.prepare('SELECT * FROM runs ORDER BY started_at_ms DESC, id DESC LIMIT ?').all(limit) as RunRow[];

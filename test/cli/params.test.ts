@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.ts';
@@ -8,34 +8,12 @@ import { tempDir } from '../helpers/tmp.ts';
 const tmp = tempDir('liqcal-cli-params-');
 afterAll(() => tmp.cleanup());
 
-// Until src/cli/main.ts registers `params`, run registerParams on a fresh commander program in a real process.
-const WIRED = readFileSync(new URL('../../src/cli/main.ts', import.meta.url), 'utf8').includes('registerParams');
-const SRC = new URL('../../src/cli/', import.meta.url).pathname;
-const INLINE = `
-import { Command, CommanderError } from 'commander';
-import { registerParams } from '${SRC}commands/params.ts';
-import { reportError } from '${SRC}output.ts';
-const program = new Command('liqcal').exitOverride();
-registerParams(program);
-try { await program.parseAsync(process.argv.slice(1), { from: 'user' }); }
-catch (e) { process.exitCode = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : reportError(e, process.argv.includes('--json')); }`;
-
 function spawnParams(args: readonly string[]): ChildProcess {
-  if (WIRED) return spawnCli(['params', ...args]);
-  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', INLINE, 'params', ...args], { env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnCli(['params', ...args]);
 }
 
 function params(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  if (WIRED) return runCli(['params', ...args]);
-  return new Promise((resolve, reject) => {
-    const p = spawnParams(args);
-    let stdout = '';
-    let stderr = '';
-    p.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(['params', ...args]);
 }
 
 /** Runs a command that must succeed and parses its JSON output. */

@@ -85,16 +85,13 @@ export function registerCalibration(program: Command): void {
       const config = policyConfig(f.config, { ...(f.confidence ? { confidence: f.confidence } : {}), ...(f.horizon ? { horizon: f.horizon } : {}) });
       const breakers = parseBreakerConfig(f.breakers ? readJson(f.breakers, 'circuit-breaker config') : {});
       const store = openStore(f.db);
-      const ledger = new RunLedger(store);
-      const runId = ledger.start({ kind: 'recommend', seed: f.seed, config: f });
       try {
         const { recommend } = await import('../../calibration/recommend.ts');
-        const { report } = await recommend({ md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), policy, config, breakers, calibrationDays: f.calibrationDays, seed: f.seed, ...(f.venue ? { venue: f.venue } : {}) });
-        ledger.finish(runId, { status: 'succeeded', stats: { markets: report.recommendations.length } });
+        const { runId, report } = await new RunLedger(store).track({ kind: 'recommend', seed: f.seed, config: f }, async (id) => ({
+          runId: id,
+          report: (await recommend({ md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), policy, config, breakers, calibrationDays: f.calibrationDays, seed: f.seed, ...(f.venue ? { venue: f.venue } : {}) })).report,
+        }), (r) => ({ markets: r.report.recommendations.length }));
         out.result({ runId, ...report }, () => `${report.policy} at ${report.confidence} over ${report.horizon} (${report.venue} ${report.interval})\n${recommendationTable(report.recommendations)}`);
-      } catch (e) {
-        ledger.finish(runId, { status: 'failed', error: (e as Error).message });
-        throw e;
       } finally {
         store.close();
       }

@@ -41,20 +41,17 @@ export function registerForecasting(program: Command): void {
     .action(async (f: { symbols: string[]; trainTo: string; db: string; venue?: string; interval: string; horizon: string; model?: string; modelsDir: string; seed: number; epochs?: number; spikeK: number; promote: boolean; json?: boolean }) => {
       const out = makeOutput(f);
       const store = openStore(f.db);
-      const ledger = new RunLedger(store);
-      const runId = ledger.start({ kind: 'train', seed: f.seed, config: f });
       try {
         const { trainModel } = await import('../../forecasting/train.ts');
-        const r = await trainModel({
-          md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), horizon: f.horizon, trainToMs: parseInstant(f.trainTo, 'train-to'),
-          modelsDir: f.modelsDir, seed: f.seed, promote: f.promote, spikeK: f.spikeK, ...(f.model ? { name: f.model } : {}), ...(f.venue ? { venue: f.venue } : {}), ...(f.epochs ? { spec: { epochs: f.epochs } } : {}),
-        });
-        ledger.finish(runId, { status: 'succeeded', stats: { name: r.name, version: r.version } });
+        const { runId, r } = await new RunLedger(store).track({ kind: 'train', seed: f.seed, config: f }, async (id) => ({
+          runId: id,
+          r: await trainModel({
+            md: new MarketData(store), symbols: f.symbols, interval: parseInterval(f.interval), horizon: f.horizon, trainToMs: parseInstant(f.trainTo, 'train-to'),
+            modelsDir: f.modelsDir, seed: f.seed, promote: f.promote, spikeK: f.spikeK, ...(f.model ? { name: f.model } : {}), ...(f.venue ? { venue: f.venue } : {}), ...(f.epochs ? { spec: { epochs: f.epochs } } : {}),
+          }),
+        }), ({ r }) => ({ name: r.name, version: r.version }));
         out.result({ runId, name: r.name, version: r.version, dir: r.dir, promoted: r.promoted, card: r.card }, () =>
           `saved ${r.name} v${r.version} to ${r.dir}${r.promoted ? ' (promoted)' : ''}: ${r.card.symbols.length} symbols, ${r.card.features.length} features, backend ${r.card.backend}, trained in ${(r.card.trainingMs / 1000).toFixed(1)} s`);
-      } catch (e) {
-        ledger.finish(runId, { status: 'failed', error: (e as Error).message });
-        throw e;
       } finally {
         store.close();
       }
