@@ -138,7 +138,8 @@ export function marginParams(input: MarginInput): { params: MarginParams; ration
     const tmm = Math.max(prevMm, bounded(rawMaintenance(input, Math.max(size, refUsd)), mm.value, maxMaintenance, ['', '']).value);
     prevMm = tmm;
     const tim = Math.max(initialFrom(tmm, cfg).value, Math.min(1, tmm * (1 + 1e-9)));
-    return { maxNotionalUsd: t.maxNotionalUsd, maintenanceMarginRatio: round(tmm), initialMarginRatio: round(tim), maxLeverage: leverageOf(tim) };
+    const timRounded = round(tim);
+    return { maxNotionalUsd: t.maxNotionalUsd, maintenanceMarginRatio: round(tmm), initialMarginRatio: timRounded, maxLeverage: leverageOf(timRounded) };
   });
 
   const params: MarginParams = {
@@ -147,7 +148,7 @@ export function marginParams(input: MarginInput): { params: MarginParams; ration
     liquidationPenalty: round(penalty.value),
     oracleLatencyBufferBps: round(oracle * 10_000, 4),
     closeFactor: round(closeFactor.value, 4),
-    maxLeverage: leverageOf(imValue),
+    maxLeverage: leverageOf(round(imValue)),
     leverageTiers: tiers,
   };
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;

@@ -14,14 +14,16 @@ import type { ForecasterSpec } from '../forecasting/forecaster.ts';
 import { horizonBars as parseHorizon } from '../forecasting/horizon.ts';
 import { resolveBarVenue } from '../ingest/series-venue.ts';
 import type { MarketData } from '../store/market-data.ts';
-import { coverageRow } from './backtest-metrics.ts';
+import { coverageRow, testRange } from './backtest-metrics.ts';
+import { forwardRv } from '../dataset/targets.ts';
+import { logReturns } from '../features/returns.ts';
 import { alignForecasts, forecasts } from './backtest.ts';
 import { breakerInputs } from './breaker-inputs.ts';
 import { DEFAULT_BREAKER_CONFIG, runBreakers, type BlockedActions, type BreakerConfig, type BreakerReason, type BreakerState } from './circuit-breakers.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './config.ts';
 import { marketSeries, marketStates } from './market-series.ts';
 import { marginParams, type MarginParams, type Rationale } from './margin-policy.ts';
-import { POLICY_MODEL, policySeries, type PolicyName } from './policy-series.ts';
+import { POLICY_MODEL, policySeries, type MarketSeries, type PolicyName, type PolicySeries } from './policy-series.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -40,6 +42,8 @@ export interface RecommendOptions {
   readonly seed?: number;
   /** Forecaster specs by model name, replacing the registry's. */
   readonly modelSpecs?: Readonly<Record<string, ForecasterSpec>>;
+  /** Also return each market's history over the calibration window (for reports and charts). */
+  readonly includeHistory?: boolean;
   /** Injected clock: data age for the stale-data breaker. */
   readonly clock?: Clock;
 }
@@ -64,8 +68,25 @@ export interface MarketRecommendation {
   readonly change: RecommendedChange | null;
   readonly circuitBreaker: { readonly state: BreakerState; readonly reasons: readonly BreakerReason[]; readonly blocked: BlockedActions };
   readonly forecast: { readonly model: string | null; readonly sigmaH: number; readonly spikeProb: number | null; readonly horizon: string };
+  /** The policy over the calibration window, hourly (with `includeHistory`). */
+  readonly history?: MarketHistory;
   /** Coverage of the policy over the calibration window (out of sample, non-overlapping horizons). */
   readonly validation: { readonly observations: number; readonly breaches: number; readonly breachRate: number; readonly kupiecP: number };
+}
+
+/**
+ * A market's policy history over the calibration window, one entry per decision instant (bar close, epoch ms):
+ * forecast σ over H, the σ realised over the H bars that followed (NaN at the end), the maintenance margin in
+ * force, whether the excursion plus the liquidation cost breached it, the spike probability and the breaker state.
+ */
+export interface MarketHistory {
+  readonly timeMs: number[];
+  readonly sigmaH: number[];
+  readonly realisedSigmaH: number[];
+  readonly margin: number[];
+  readonly breach: boolean[];
+  readonly spikeProb: number[];
+  readonly breaker: BreakerState[];
 }
 
 /** The JSON report of `liqcal recommend`. */
@@ -150,7 +171,8 @@ export async function recommend(opts: RecommendOptions): Promise<{ report: Recom
       riskDrivers: { sigmaH: sigmaH[last]!, scale: series.scale[last]!, ...(Number.isFinite(spikeProb[last]!) ? { spikeProb: spikeProb[last]! } : {}) },
       riskClippedBy: clippedBy,
     });
-    const steps = runBreakers(breakerInputs(frame, sigmaH, spikeProb, nowMs, Math.max(0, n - 30 * Math.round(DAY_MS / barMs))), opts.breakers ?? DEFAULT_BREAKER_CONFIG);
+    const [from] = testRange(market, calFrom, lastClose + barMs);
+    const steps = runBreakers(breakerInputs(frame, sigmaH, spikeProb, nowMs, from), opts.breakers ?? DEFAULT_BREAKER_CONFIG);
     const br = steps.at(-1)!;
     const { row } = coverageRow(market, series, calFrom, lastClose, cfg.confidence);
     const change = pending ?? decidedNow;
@@ -161,9 +183,27 @@ export async function recommend(opts: RecommendOptions): Promise<{ report: Recom
       circuitBreaker: { state: br.state, reasons: br.reasons, blocked: br.blocked },
       forecast: { model: model ?? null, sigmaH: sigmaH[last]!, spikeProb: Number.isFinite(spikeProb[last]!) ? spikeProb[last]! : null, horizon: cfg.horizon },
       validation: { observations: row.observations, breaches: row.breaches, breachRate: row.breachRate, kupiecP: row.kupiecP },
+      ...(opts.includeHistory ? { history: marketHistory(frame, market, series, sigmaH, spikeProb, steps.map((x) => x.state), from) } : {}),
     };
   });
   return { report: { policy, confidence: cfg.confidence, horizon: cfg.horizon, interval, venue, recommendations, elapsedMs: Math.round(performance.now() - t0) } };
+}
+
+/** The hourly history of one market from origin `from` on (the breaker states start there too). */
+function marketHistory(frame: FeatureFrame, market: MarketSeries, series: PolicySeries, sigmaH: Float64Array, spikeProb: Float64Array, breaker: BreakerState[], from: number): MarketHistory {
+  const r = frame.columns.r ?? logReturns(frame.bars.close);
+  const realised = forwardRv(r, market.horizonBars);
+  const idx = Array.from({ length: market.originMs.length - from }, (_, i) => from + i);
+  const num = (x: number): number => (Number.isFinite(x) ? x : Number.NaN);
+  return {
+    timeMs: idx.map((u) => market.originMs[u]! + market.barMs),
+    sigmaH: idx.map((u) => num(sigmaH[u]!)),
+    realisedSigmaH: idx.map((u) => Math.sqrt(realised[u]!)),
+    margin: idx.map((u) => series.margin[u]!),
+    breach: idx.map((u) => market.mae[u]! + market.liqCost[u]! > series.margin[u]!),
+    spikeProb: idx.map((u) => num(spikeProb[u]!)),
+    breaker,
+  };
 }
 
 /** Governor bounds that hold the margin away from what the policy wants at the last step. */

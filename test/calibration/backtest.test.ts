@@ -63,7 +63,7 @@ describe('runBacktest on real bars', () => {
   }, 120_000);
 
   it('recommends parameters with rationale and a circuit-breaker state, and flags stale data', async () => {
-    const { report } = await recommend({ md, symbols: ['BTCUSDT', 'ETHUSDT'], policy: 'ml-anticipatory', calibrationDays: 60, modelSpecs: SMALL_ML, clock: fixedClock(Date.parse('2025-01-05')) });
+    const { report } = await recommend({ md, symbols: ['BTCUSDT', 'ETHUSDT'], policy: 'ml-anticipatory', calibrationDays: 60, modelSpecs: SMALL_ML, includeHistory: true, clock: fixedClock(Date.parse('2025-01-05')) });
     expect(report.recommendations).toHaveLength(2);
     for (const rec of report.recommendations) {
       const p = rec.params;
@@ -79,6 +79,13 @@ describe('runBacktest on real bars', () => {
       expect(rec.circuitBreaker.blocked.liquidations).toBe(false);
       expect(rec.forecast.sigmaH).toBeGreaterThan(0);
       expect(rec.validation.observations).toBeGreaterThan(300);
+      // History for the report's charts: 60 days of hourly decisions (both ends included), ending with the margin in force.
+      const hist = rec.history!;
+      expect(hist.timeMs.length).toBe(60 * 24 + 1);
+      expect(hist.breaker.length).toBe(hist.timeMs.length);
+      expect(hist.timeMs.at(-1)).toBe(Date.parse(rec.asOf));
+      expect(hist.margin.at(-1)).toBeCloseTo(rec.currentMaintenanceMarginRatio, 12);
+      expect(hist.breaker.at(-1)).toBe(rec.circuitBreaker.state);
     }
   }, 120_000);
 });

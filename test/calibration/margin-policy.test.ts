@@ -31,6 +31,12 @@ describe('marginParams', () => {
     expect(params.closeFactor).toBeLessThan(1);
   });
 
+  it('keeps leverage within 1 / initial after rounding (the counterexample fast-check found)', () => {
+    const c = parsePolicyConfig({ initialBufferRatio: 2.3342125 });
+    const { params: p } = marginParams({ riskRatio: 0, state: { sigmaBar: 0.00001, barQuoteVolumeUsd: 0, divergenceBps: 0 }, cfg: c, barMs: 3_600_000 });
+    for (const t of [p, ...p.leverageTiers]) expect(t.maxLeverage).toBeLessThanOrEqual(1 / t.initialMarginRatio);
+  });
+
   it('never violates an invariant or a bound under random inputs (property)', () => {
     fc.assert(fc.property(
       fc.double({ min: 0, max: 2, noNaN: true }), fc.double({ min: 1e-5, max: 0.3, noNaN: true }), fc.double({ min: 0, max: 1e11, noNaN: true }),
@@ -58,7 +64,7 @@ describe('marginParams', () => {
           expect(t.maxLeverage).toBeLessThanOrEqual(1 / t.initialMarginRatio);
         }
       },
-    ), { numRuns: 500 });
+    ), { numRuns: 2000 });
   });
 
   it('refuses a broken configuration, naming the field', () => {
