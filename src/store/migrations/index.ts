@@ -188,4 +188,29 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'param_settings_log is append-only'); END;
     `,
   },
+  {
+    version: 3,
+    name: 'pipeline runs: stage timings, artifacts, cross-process job locks, report models',
+    sql: `
+      ALTER TABLE runs ADD COLUMN stages_json TEXT;
+      ALTER TABLE runs ADD COLUMN artifacts_json TEXT;
+      CREATE INDEX runs_pipeline ON runs (pipeline, started_at_ms);
+
+      -- One row per lock name (e.g. "<pipeline>/<job>"): held by owner until expires_at_ms unless renewed.
+      CREATE TABLE job_locks (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        run_id TEXT,
+        acquired_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+      );
+
+      -- The report model of a run (JSON), so a report can be rendered again later.
+      CREATE TABLE run_reports (
+        run_id TEXT PRIMARY KEY,
+        created_at_ms INTEGER NOT NULL,
+        model_json TEXT NOT NULL
+      );
+    `,
+  },
 ];
