@@ -113,6 +113,8 @@ export type MarketView = Partial<{ [T in UpdateType]: ParamValue }>;
 
 const reject = (rule: string, message: string, values: Record<string, unknown>): Rejection => ({ rule, message, values });
 const EPS = 1e-12;
+/** A number for a message: 6 significant digits (the exact values stay in the rejection's `values`). */
+const fmt = (x: number): string => String(Number(x.toPrecision(6)));
 
 /** Aave steward rule: |to − from| ≤ maxDiff with maxDiff = relative ? |from|·limit : limit; a relative change from 0 is refused. */
 export function checkMaxChange(what: string, from: number, to: number, mc: MaxChange | null): Rejection | null {
@@ -120,7 +122,7 @@ export function checkMaxChange(what: string, from: number, to: number, mc: MaxCh
   if (mc.mode === 'relative' && from === 0) return reject('maxChange', `${what} cannot change relatively from 0 (to ${to}); set it by a manual change outside the rails.`, { from, to, mode: mc.mode, limit: mc.limit });
   const maxDiff = mc.mode === 'relative' ? Math.abs(from) * mc.limit : mc.limit;
   const diff = Math.abs(to - from);
-  if (diff > maxDiff + EPS) return reject('maxChange', `${what} would change by ${diff} (from ${from} to ${to}), more than the ${mc.mode} limit ${maxDiff}; propose a smaller step.`, { from, to, diff, maxDiff, mode: mc.mode, limit: mc.limit });
+  if (diff > maxDiff + EPS) return reject('maxChange', `${what} would change by ${fmt(diff)} (from ${fmt(from)} to ${fmt(to)}), more than the ${mc.mode} limit ${fmt(maxDiff)}; propose a smaller step.`, { from, to, diff, maxDiff, mode: mc.mode, limit: mc.limit });
   return null;
 }
 
@@ -142,7 +144,7 @@ export function checkTiers(tiers: readonly LeverageTier[], r: TiersRail): Reject
     }
     if (t.maxLeverage < r.minLeverage || t.maxLeverage > r.maxLeverage) return reject('bounds', `leverageTiers tier ${i} maxLeverage ${t.maxLeverage} is outside [${r.minLeverage}, ${r.maxLeverage}].`, { ...at, min: r.minLeverage, max: r.maxLeverage });
     if (!(t.maintenanceMarginRatio < t.initialMarginRatio)) return reject('invariant', `leverageTiers tier ${i}: maintenance ${t.maintenanceMarginRatio} must be below initial ${t.initialMarginRatio}.`, at);
-    if (t.maxLeverage > 1 / t.initialMarginRatio + 1e-9) return reject('invariant', `leverageTiers tier ${i}: maxLeverage ${t.maxLeverage} exceeds 1/initial = ${1 / t.initialMarginRatio}.`, at);
+    if (t.maxLeverage > 1 / t.initialMarginRatio + 1e-9) return reject('invariant', `leverageTiers tier ${i}: maxLeverage ${t.maxLeverage} exceeds 1/initial = ${fmt(1 / t.initialMarginRatio)}.`, at);
     if (t.maxNotionalUsd === null && i !== tiers.length - 1) return reject('invariant', `leverageTiers tier ${i} is unbounded but is not the last tier.`, at);
     if (i > 0) {
       const p = tiers[i - 1]!;
@@ -207,7 +209,7 @@ export function checkInvariants(view: MarketView): Rejection | null {
   if (im !== undefined && im > 1) return reject('invariant', `initialMarginRatio ${im} must be ≤ 1.`, { initialMarginRatio: im });
   if (mm !== undefined && im !== undefined && !(mm < im)) return reject('invariant', `maintenanceMarginRatio ${mm} must be below initialMarginRatio ${im}.`, { maintenanceMarginRatio: mm, initialMarginRatio: im });
   if (pen !== undefined && mm !== undefined && !(pen < mm)) return reject('invariant', `liquidationPenalty ${pen} must be below maintenanceMarginRatio ${mm}.`, { liquidationPenalty: pen, maintenanceMarginRatio: mm });
-  if (lev !== undefined && im !== undefined && lev > 1 / im + 1e-9) return reject('invariant', `maxLeverage ${lev} exceeds 1/initialMarginRatio = ${1 / im}.`, { maxLeverage: lev, initialMarginRatio: im });
+  if (lev !== undefined && im !== undefined && lev > 1 / im + 1e-9) return reject('invariant', `maxLeverage ${lev} exceeds 1/initialMarginRatio = ${fmt(1 / im)}.`, { maxLeverage: lev, initialMarginRatio: im });
   return null;
 }
 
