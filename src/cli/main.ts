@@ -7,6 +7,8 @@ import { registerImportCsv } from './commands/import-csv.ts';
 import { registerForecasting } from './commands/forecasting.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerParams } from './commands/params.ts';
+import { registerReport } from './commands/report.ts';
+import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerServeVenue } from './commands/serve-venue.ts';
@@ -28,9 +30,14 @@ export function buildProgram(): Command {
   registerCalibration(program);
   registerParams(program);
   registerServe(program);
+  registerRun(program);
   registerRuns(program);
+  registerReport(program);
   program.addHelpText('after', `
 Examples:
+  $ liqcal run --pipeline pipelines/demo.json      # the whole pipeline once: ingest → train → recommend → publish → report
+  $ liqcal schedule --pipeline pipelines/live-binance.json   # the daemon: every job on its cron, UTC
+  $ liqcal report --run latest --out reports/      # re-render a run's report (Markdown, HTML, JSON; --png for slides)
   $ liqcal demo                                    # simulated venue on loopback → store → data status
   $ liqcal import-csv --db data/liqcal.db --venue binance-spot --symbol BTCUSDT --interval 1h ../shared/data/market/binance-spot__finom-static-klines/BTCUSDT/1h/*.csv
   $ liqcal ingest --venue binance-usdm --symbols BTCUSDT,ETHUSDT --interval 1h --from 2025-01-01 --kinds bars,funding

@@ -4,6 +4,21 @@ import type { Store } from './db.ts';
 /** Status of a ledger entry. */
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
 
+/** Status of one stage of a pipeline run. */
+export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
+
+/** One stage of a pipeline run as the ledger keeps it (`runs.stages_json`). Times are epoch ms, UTC. */
+export interface RunStage {
+  readonly name: string;
+  readonly status: StageStatus;
+  /** Attempts made (retries included); 0 for a stage that never started. */
+  readonly attempts: number;
+  readonly startedAtMs: number | null;
+  readonly endedAtMs: number | null;
+  /** The error that failed or abandoned the stage (its kind decides retries and the exit code). */
+  readonly error: { readonly kind: string; readonly message: string } | null;
+}
+
 /** One run in the ledger. */
 export interface RunRecord {
   readonly id: string;
@@ -18,11 +33,35 @@ export interface RunRecord {
   readonly dataWatermarkMs: number | null;
   readonly stats: unknown;
   readonly error: string | null;
+  /** Per-stage status, attempts and timings of a pipeline run (null for other runs). */
+  readonly stages: RunStage[] | null;
+  /** What the run produced: model versions, published updateIds, report paths… (null when nothing was recorded). */
+  readonly artifacts: Record<string, unknown> | null;
+}
+
+/** Filters of {@link RunLedger.list}. */
+export interface RunFilter {
+  readonly pipeline?: string;
+  readonly kind?: string;
+  readonly status?: RunStatus;
 }
 
 interface RunRow {
   id: string; kind: string; pipeline: string | null; config_hash: string | null; git_sha: string | null; seed: number | null;
   status: RunStatus; started_at_ms: number; ended_at_ms: number | null; data_watermark_ms: number | null; stats_json: string | null; error: string | null;
+  stages_json: string | null; artifacts_json: string | null;
+}
+
+const json = (x: unknown): string | null => (x === undefined ? null : JSON.stringify(x));
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id, kind: r.kind, pipeline: r.pipeline, configHash: r.config_hash, gitSha: r.git_sha, seed: r.seed, status: r.status,
+    startedAtMs: r.started_at_ms, endedAtMs: r.ended_at_ms, dataWatermarkMs: r.data_watermark_ms,
+    stats: r.stats_json === null ? null : (JSON.parse(r.stats_json) as unknown), error: r.error,
+    stages: r.stages_json === null ? null : (JSON.parse(r.stages_json) as RunStage[]),
+    artifacts: r.artifacts_json === null ? null : (JSON.parse(r.artifacts_json) as Record<string, unknown>),
+  };
 }
 
 /** The run ledger: every command or pipeline run opens an entry and closes it with its outcome. */
@@ -38,11 +77,35 @@ export class RunLedger {
     return id;
   }
 
-  /** Closes a run with its outcome, stats and (on failure) the error message. */
-  finish(id: string, outcome: { status: Exclude<RunStatus, 'running'>; stats?: unknown; error?: string; dataWatermarkMs?: number; nowMs?: number }): void {
-    this.store.db.prepare('UPDATE runs SET status = ?, ended_at_ms = ?, stats_json = ?, error = ?, data_watermark_ms = ? WHERE id = ?').run(
-      outcome.status, outcome.nowMs ?? Date.now(), outcome.stats === undefined ? null : JSON.stringify(outcome.stats), outcome.error ?? null, outcome.dataWatermarkMs ?? null, id,
+  /**
+   * Closes a run with its outcome, stats and (on failure) the error message. Stages, artifacts and the data watermark
+   * are replaced when given and kept as last recorded otherwise.
+   */
+  finish(id: string, outcome: { status: Exclude<RunStatus, 'running'>; stats?: unknown; error?: string; dataWatermarkMs?: number; stages?: readonly RunStage[]; artifacts?: Record<string, unknown>; nowMs?: number }): void {
+    this.store.db.prepare(`UPDATE runs SET status = ?, ended_at_ms = ?, stats_json = ?, error = ?, data_watermark_ms = COALESCE(?, data_watermark_ms),
+      stages_json = COALESCE(?, stages_json), artifacts_json = COALESCE(?, artifacts_json) WHERE id = ?`).run(
+      outcome.status, outcome.nowMs ?? Date.now(), json(outcome.stats), outcome.error ?? null, outcome.dataWatermarkMs ?? null, json(outcome.stages), json(outcome.artifacts), id,
     );
+  }
+
+  /** Records a running run's progress: its stages, artifacts so far and data watermark (each only when given). */
+  progress(id: string, p: { stages?: readonly RunStage[]; artifacts?: Record<string, unknown>; dataWatermarkMs?: number | null }): void {
+    this.store.db.prepare('UPDATE runs SET stages_json = COALESCE(?, stages_json), artifacts_json = COALESCE(?, artifacts_json), data_watermark_ms = COALESCE(?, data_watermark_ms) WHERE id = ?')
+      .run(json(p.stages), json(p.artifacts), p.dataWatermarkMs ?? null, id);
+  }
+
+  /**
+   * Marks a run that is still `running` as abandoned (its process died or lost its lock), with the reason; returns
+   * false when the run had already ended.
+   */
+  abandon(id: string, reason: string, nowMs: number = Date.now()): boolean {
+    return this.store.db.prepare("UPDATE runs SET status = 'abandoned', ended_at_ms = ?, error = ? WHERE id = ? AND status = 'running'").run(nowMs, reason, id).changes > 0;
+  }
+
+  /** One run by id, or null. */
+  get(id: string): RunRecord | null {
+    const row = this.store.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? toRecord(row) : null;
   }
 
   /**
@@ -61,13 +124,14 @@ export class RunLedger {
     }
   }
 
-  /** Runs, newest first. */
-  list(limit = 50): RunRecord[] {
-    const rows = this.store.db.prepare('SELECT * FROM runs ORDER BY started_at_ms DESC, id DESC LIMIT ?').all(limit) as RunRow[];
-    return rows.map((r) => ({
-      id: r.id, kind: r.kind, pipeline: r.pipeline, configHash: r.config_hash, gitSha: r.git_sha, seed: r.seed, status: r.status,
-      startedAtMs: r.started_at_ms, endedAtMs: r.ended_at_ms, dataWatermarkMs: r.data_watermark_ms,
-      stats: r.stats_json === null ? null : (JSON.parse(r.stats_json) as unknown), error: r.error,
-    }));
+  /** Runs, newest first, optionally only those of a pipeline, kind or status. */
+  list(limit = 50, filter: RunFilter = {}): RunRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.pipeline !== undefined) { where.push('pipeline = ?'); args.push(filter.pipeline); }
+    if (filter.kind !== undefined) { where.push('kind = ?'); args.push(filter.kind); }
+    if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
+    const rows = this.store.db.prepare(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms DESC, id DESC LIMIT ?`).all(...args, limit) as RunRow[];
+    return rows.map(toRecord);
   }
 }
