@@ -6,7 +6,7 @@ import type { MarketData } from '../store/market-data.ts';
 import type { ForecastBatch } from './forecaster.ts';
 import { horizonBars as parseHorizon } from './horizon.ts';
 import { mlModelCard } from './ml/card.ts';
-import { createMlForecaster, type MlSpec } from './ml/model.ts';
+import { createMlForecaster, type MlEpochProgress, type MlSpec } from './ml/model.ts';
 import { loadPromoted, promoteModel, saveModel, type ModelCard } from './model-store.ts';
 
 /** Default registry name of the volatility model for a horizon, e.g. `vol-24h`. */
@@ -33,6 +33,8 @@ export interface TrainOptions {
   /** Promote the new version so that `forecast` uses it (default true). */
   readonly promote?: boolean;
   readonly clock?: Clock;
+  /** Called after every training epoch (progress bars; must not throw). */
+  readonly onEpoch?: (e: MlEpochProgress) => void;
 }
 
 /** What {@link trainModel} saved. */
@@ -55,7 +57,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const name = opts.name ?? defaultModelName(opts.horizon);
   const seed = opts.seed ?? 42;
   const clock = opts.clock ?? systemClock;
-  const fitted = await createMlForecaster({ kind: 'ml', ...opts.spec }).fit(frames, { fitEnd: epochMs(opts.trainToMs), seed, horizonBars: h, ...(opts.spikeK !== undefined ? { spikeK: opts.spikeK } : {}) });
+  const fitted = await createMlForecaster({ kind: 'ml', ...opts.spec }, opts.onEpoch ? { onEpoch: opts.onEpoch } : {}).fit(frames, { fitEnd: epochMs(opts.trainToMs), seed, horizonBars: h, ...(opts.spikeK !== undefined ? { spikeK: opts.spikeK } : {}) });
   try {
     const artifact = fitted.toArtifact();
     const card = mlModelCard(artifact, { name, createdAtMs: clock.now(), notes: `trained on ${venue} ${opts.interval} bars of ${opts.symbols.join(', ')} before ${iso(opts.trainToMs)}, horizon ${opts.horizon}` });

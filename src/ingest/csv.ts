@@ -32,6 +32,8 @@ export interface ImportCsvOptions {
   readonly batchRows?: number;
   /** Called with the total rows written so far, after each batch. Runs inside the write transaction: keep it cheap. */
   readonly onProgress?: (rows: number) => void;
+  /** Called after each file is written (or found empty), with what it contributed and its 0-based index in `files`. */
+  readonly onFile?: (file: ImportedFile, index: number) => void;
   /** Time recorded as the watermark's update time (default: the wall clock). */
   readonly nowMs?: number;
 }
@@ -122,11 +124,13 @@ export async function importCsv(opts: ImportCsvOptions): Promise<ImportResult> {
         opts.onProgress?.(written);
       });
     }
-    files.push({
+    const imported: ImportedFile = {
       file, kind, format: format.name, rows: rows.length, duplicates: parsed.duplicates,
       firstMs: rows.length ? rowTime(kind, rows[0]!) : undefined,
       lastMs: rows.length ? rowTime(kind, rows[rows.length - 1]!) : undefined,
-    });
+    };
+    files.push(imported);
+    opts.onFile?.(imported, files.length - 1);
   }
   const firsts = files.flatMap((f) => (f.firstMs === undefined ? [] : [f.firstMs]));
   const lasts = files.flatMap((f) => (f.lastMs === undefined ? [] : [f.lastMs]));

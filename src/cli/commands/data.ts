@@ -1,11 +1,20 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../../core/errors.ts';
 import { iso, parseInstant, systemClock } from '../../core/time.ts';
 import { referencePriceFromStore } from '../../ingest/aggregate.ts';
 import { dataStatus } from '../../ingest/quality.ts';
-import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
+import { DEFAULT_DB_PATH, openStore, type Store } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { list, makeOutput, positiveInt, table } from '../output.ts';
+
+/** Opens a store read-only, or says where stores come from when there is none at `path`. */
+function openExistingStore(path: string): Store {
+  if (path !== ':memory:' && !existsSync(path)) {
+    throw new AppError('io', `There is no store at ${path}. Pass --db with the path of your store, or create one first with liqcal import-csv or liqcal ingest (liqcal demo fills data/liqcal.db with simulated data).`, { context: { db: path } });
+  }
+  return openStore(path, { readonly: true });
+}
 
 /** `liqcal data status|reference`: what the store holds, its quality, and reference prices. */
 export function registerData(program: Command): void {
@@ -15,9 +24,13 @@ export function registerData(program: Command): void {
     .option('--db <path>', 'store file', DEFAULT_DB_PATH)
     .option('--now <time>', 'judge staleness as of this time (default now)')
     .option('--json', 'print as JSON: {"series":[{"venue","symbol","interval","bars","first","last","gaps",…}]}')
+    .addHelpText('after', `
+Examples:
+  $ liqcal data status --db data/liqcal.db
+  $ liqcal data status --now 2025-11-01 --json    # judge staleness as of the end of a historical data set`)
     .action((flags: { db: string; now?: string; json?: boolean }) => {
       const out = makeOutput(flags);
-      const store = openStore(flags.db, { readonly: true });
+      const store = openExistingStore(flags.db);
       try {
         const status = dataStatus(new MarketData(store), flags.now ? parseInstant(flags.now, 'now') : systemClock.now());
         out.result(status, () => status.series.length === 0 ? 'The store holds no market data yet. Run `liqcal ingest` or `liqcal import-csv`.' : table(
@@ -37,17 +50,21 @@ export function registerData(program: Command): void {
     .option('--max-deviation <frac>', 'reject a source this far from the median (fraction)', '0.02')
     .option('--db <path>', 'store file', DEFAULT_DB_PATH)
     .option('--json', 'print as JSON')
+    .addHelpText('after', `
+Examples:
+  $ liqcal data reference --sources binance-spot:BTCUSDT,okx:BTC-USDT-SWAP,coinbase:BTC-USD
+  $ liqcal data reference --sources binance-spot:ETHUSDT,bybit:ETHUSDT --at 2025-10-10T21:00:00Z --max-deviation 0.05 --json`)
     .action((flags: { sources: string[]; interval: string; at?: string; maxAgeS: number; maxDeviation: string; db: string; json?: boolean }) => {
       const out = makeOutput(flags);
       const sources = flags.sources.map((s) => {
         const i = s.indexOf(':');
-        if (i <= 0) throw new AppError('config', `--sources entry "${s}" is not venue:symbol.`);
+        if (i <= 0 || i === s.length - 1) throw new AppError('config', `--sources entry "${s}" is not venue:symbol; write each source as venue:symbol, e.g. binance-spot:BTCUSDT.`, { context: { source: s } });
         return { venue: s.slice(0, i), symbol: s.slice(i + 1), interval: flags.interval };
       });
       const maxDeviation = Number(flags.maxDeviation);
-      if (!(maxDeviation > 0)) throw new AppError('config', `--max-deviation must be a positive fraction, not "${flags.maxDeviation}".`);
+      if (!(maxDeviation > 0)) throw new AppError('config', `--max-deviation must be a positive fraction such as 0.02 (2 %), not "${flags.maxDeviation}".`, { context: { maxDeviation: flags.maxDeviation } });
       const atMs = flags.at ? parseInstant(flags.at, 'at') : systemClock.now();
-      const store = openStore(flags.db, { readonly: true });
+      const store = openExistingStore(flags.db);
       try {
         const r = referencePriceFromStore(new MarketData(store), { sources, atMs, maxAgeMs: flags.maxAgeS * 1000, maxDeviation });
         out.result({ at: iso(atMs), ...r }, () => `${r.ok ? `reference ${r.price}` : 'no reference price'} from ${r.used.join(', ') || 'no source'}${r.excluded.map((x) => `\n  excluded ${x.source}: ${x.detail}`).join('')}`);

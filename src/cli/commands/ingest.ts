@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AppError, EXIT_CODES } from '../../core/errors.ts';
+import { runLogger } from '../../core/log.ts';
 import { floorToInterval, intervalMs, iso, parseInstant, parseInterval, systemClock, type EpochMs } from '../../core/time.ts';
 import type { BackfillJob } from '../../ingest/backfill.ts';
 import { ingestMany } from '../../ingest/ingest-many.ts';
@@ -9,10 +10,44 @@ import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
 import { list, makeOutput, peakRssMb, positiveInt, table } from '../output.ts';
+import { createProgress, type ProgressTask } from '../progress.ts';
 
 interface IngestFlags {
   db: string; venue: string; baseUrl?: string; symbols: string[]; interval: string; from?: string; to?: string;
   kinds: string[]; storeVenue?: string; maxRps?: number; concurrency: number; json?: boolean; quiet?: boolean;
+}
+
+/** Progress units per job: a job's share of its time range done, in per-mille. */
+const PER_JOB = 1000;
+
+const jobKey = (j: { symbol: string; kind: string }): string => `${j.symbol}\u0000${j.kind}`;
+
+/** Sums the jobs' progress (share of each job's time range fetched so far) into one task. */
+function ingestTracker(jobs: readonly BackfillJob[], task: ProgressTask) {
+  const byKey = new Map(jobs.map((j) => [jobKey(j), { job: j, share: 0 }]));
+  let rows = 0;
+  let finished = 0;
+  const redraw = (): void => {
+    let sum = 0;
+    for (const s of byKey.values()) sum += s.share;
+    task.update(Math.round(sum * PER_JOB), `${finished}/${jobs.length} series · ${rows.toLocaleString('en-US')} rows`);
+  };
+  redraw();
+  return {
+    task,
+    page(key: string, pageRows: number, lastMs: number): void {
+      const s = byKey.get(key);
+      rows += pageRows;
+      if (s) s.share = Math.min(1, Math.max(s.share, (lastMs - s.job.fromMs) / Math.max(1, s.job.toMs - s.job.fromMs)));
+      redraw();
+    },
+    done(key: string): void {
+      const s = byKey.get(key);
+      if (s) s.share = 1;
+      finished++;
+      redraw();
+    },
+  };
 }
 
 /** `liqcal ingest`: backfill bars (and funding, open interest, implied vol) from a venue's public API into the store. */
@@ -36,7 +71,11 @@ export function registerIngest(program: Command): void {
 Examples:
   $ liqcal ingest --venue binance-spot --symbols BTCUSDT,ETHUSDT --interval 1h --from 2024-01-01 --to 2024-02-01
   $ liqcal ingest --venue binance-usdm --symbols BTCUSDT --kinds bars,funding,openInterest --from 2025-10-01
-  $ liqcal ingest --venue binance-spot --base-url http://127.0.0.1:8787 --symbols BTCUSDT --from 2022-01-01 --to 2025-11-01`)
+  $ liqcal ingest --venue binance-spot --base-url http://127.0.0.1:8787 --symbols BTCUSDT --from 2022-01-01 --to 2025-11-01
+  $ LIQCAL_LOG_LEVEL=info liqcal ingest --venue bybit --symbols BTCUSDT --from 2025-06-01 --quiet   # cron: JSON log lines only
+Progress: a bar on a terminal; none with --quiet or --json or when stderr is not a terminal, where
+LIQCAL_LOG_LEVEL=info logs one JSON line per stored series, carrying the run id.
+An interrupted or failed ingest resumes after the stored data when the same command is run again.`)
     .action(async (flags: IngestFlags) => {
       const out = makeOutput(flags);
       const interval = parseInterval(flags.interval);
@@ -52,13 +91,31 @@ Examples:
       try {
         const ledger = new RunLedger(store);
         const runId = ledger.start({ kind: 'ingest', config: { ...flags, fromMs, toMs } });
-        out.info(`ingest ${flags.venue}${flags.baseUrl ? ` via ${flags.baseUrl}` : ''}: ${jobs.length} series, ${iso(fromMs)} → ${iso(toMs)} (${Math.round((toMs - fromMs) / intervalMs(interval))} ${interval} bars each)`);
-        const outcome = await ingestMany(source, new MarketData(store), jobs, {
-          concurrency: flags.concurrency,
-          nowMs: systemClock.now(),
-          onDone: (r) => out.info(`  ${r.symbol} ${r.kind}: ${r.rows} rows${r.resumedFromMs > fromMs ? ` (resumed at ${iso(r.resumedFromMs)})` : ''}`),
-        });
-        for (const f of outcome.failures) out.info(`  ${f.job.symbol} ${f.job.kind}: FAILED — ${f.error.message}`);
+        const progress = createProgress({ ...flags, logger: runLogger(runId) });
+        // Above the bar at a terminal; plain stderr lines otherwise (silent with --quiet / --json).
+        const say = (line: string): void => (progress.mode === 'bars' ? progress.note(line) : out.info(line));
+        say(`ingest ${flags.venue}${flags.baseUrl ? ` via ${flags.baseUrl}` : ''}: ${jobs.length} series, ${iso(fromMs)} → ${iso(toMs)} (${Math.round((toMs - fromMs) / intervalMs(interval))} ${interval} bars each)`);
+        const tracker = ingestTracker(jobs, progress.task('ingest', jobs.length * PER_JOB));
+        let outcome: Awaited<ReturnType<typeof ingestMany>>;
+        try {
+          outcome = await ingestMany(source, new MarketData(store), jobs, {
+            concurrency: flags.concurrency,
+            nowMs: systemClock.now(),
+            onPage: (p) => tracker.page(jobKey(p.job), p.pageRows, p.lastMs),
+            onDone: (r) => {
+              tracker.done(jobKey(r));
+              progress.milestone('series stored', { venue: r.venue, symbol: r.symbol, kind: r.kind, rows: r.rows, resumedFromMs: r.resumedFromMs });
+              say(`  ${r.symbol} ${r.kind}: ${r.rows} rows${r.resumedFromMs > fromMs ? ` (resumed at ${iso(r.resumedFromMs)})` : ''}`);
+            },
+          });
+          for (const f of outcome.failures) {
+            progress.milestone('series failed', { symbol: f.job.symbol, kind: f.job.kind, error: f.error.message });
+            say(`  ${f.job.symbol} ${f.job.kind}: FAILED — ${f.error.message}`);
+          }
+          tracker.task.done({ rows: outcome.rows, failures: outcome.failures.length });
+        } finally {
+          progress.stop();
+        }
         const summary = {
           runId, venue: flags.venue, storeVenue: flags.storeVenue ?? flags.venue, interval, from: iso(fromMs), to: iso(toMs),
           rows: outcome.rows, elapsedMs: Math.round(outcome.elapsedMs), rowsPerSecond: Math.round(outcome.rows / Math.max(outcome.elapsedMs / 1000, 1e-9)), peakRssMb: peakRssMb(),
@@ -68,7 +125,7 @@ Examples:
         ledger.finish(runId, { status: outcome.failures.length ? 'failed' : 'succeeded', stats: summary, ...(outcome.failures.length ? { error: outcome.failures.map((f) => f.error.message).join(' | ') } : {}) });
         out.result(summary, () => table(['series', 'kind', 'rows', 'first', 'last'], outcome.results.map((r) => [r.symbol, r.kind, r.rows, r.firstMs === undefined ? '-' : iso(r.firstMs), r.lastMs === undefined ? '-' : iso(r.lastMs)])) + `\n${outcome.rows} rows in ${(outcome.elapsedMs / 1000).toFixed(1)} s`);
         if (outcome.failures.length) {
-          process.stderr.write(`liqcal: ${outcome.failures.length} of ${jobs.length} series failed; the rest were stored. Rerun to resume.\n`);
+          process.stderr.write(`liqcal: ${outcome.failures.length} of ${jobs.length} series failed; the rest were stored. Fix what the errors above name (symbol, --kinds, --from), then rerun the same command: it resumes after the stored data.\n`);
           process.exitCode = EXIT_CODES[outcome.failures[0]!.error.kind];
         }
       } finally {

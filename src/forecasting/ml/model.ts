@@ -30,7 +30,7 @@ import { decode, FittedMlForecaster } from './fitted.ts';
 import { HAR_INPUTS } from './har.ts';
 import { requiredColumns } from './inputs.ts';
 import type * as tf from '@tensorflow/tfjs';
-import { averageNetworks, buildNetwork, evaluate, hasVarianceHead, trainNetwork, type TrainData } from './network.ts';
+import { averageNetworks, buildNetwork, evaluate, hasVarianceHead, trainNetwork, type EpochProgress, type TrainData } from './network.ts';
 import { meanQlike, qlikeScale } from './quantiles.ts';
 import { buildFitData, toTrainData, type Fold } from './samples.ts';
 import { resolveMlSpec, type MlSpec, type ResolvedMlSpec } from './spec.ts';
@@ -106,11 +106,24 @@ export interface MlForecaster extends Forecaster<MlSpec> {
   load(artifact: ModelArtifact): Promise<FittedMlForecaster>;
 }
 
+/** Progress of an `ml` fit after one epoch of one ensemble member (0-based `member` of `members`). */
+export interface MlEpochProgress extends EpochProgress {
+  readonly member: number;
+  readonly members: number;
+}
+
+/** Observers of an `ml` fit (not part of the spec: they change nothing in the model). */
+export interface MlFitHooks {
+  /** Called after every training epoch of every member (a progress bar; must not throw). */
+  readonly onEpoch?: (e: MlEpochProgress) => void;
+}
+
 /**
  * Creates the `ml` forecaster (capabilities: quantiles, spike, pooled). See the module comment for the model.
  * @param spec - Hyper-parameters; all optional (defaults: `ML_DEFAULTS` in spec.ts).
+ * @param hooks - Progress observers of `fit`.
  */
-export function createMlForecaster(spec: MlSpec = { kind: 'ml' }): MlForecaster {
+export function createMlForecaster(spec: MlSpec = { kind: 'ml' }, hooks: MlFitHooks = {}): MlForecaster {
   const resolved = resolveMlSpec(spec);
   return {
     spec,
@@ -146,6 +159,7 @@ export function createMlForecaster(spec: MlSpec = { kind: 'ml' }): MlForecaster 
           reports.push(trainNetwork(member, train, val, {
             epochs: resolved.epochs, batchSize: resolved.batchSize, learningRate: resolved.learningRate, patience: resolved.patience,
             quantiles: resolved.quantiles, weights, seed: memberSeed(k),
+            ...(hooks.onEpoch ? { onEpoch: (e: EpochProgress) => hooks.onEpoch!({ ...e, member: k, members: resolved.ensemble }) } : {}),
           }));
         }
         model = averageNetworks(members, netCfg(0));

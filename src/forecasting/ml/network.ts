@@ -155,6 +155,18 @@ export interface TrainOptions {
   readonly quantiles: readonly number[];
   readonly weights: LossWeights;
   readonly seed: number;
+  /** Called after every epoch with its validation loss (progress display; must not throw). */
+  readonly onEpoch?: (e: EpochProgress) => void;
+}
+
+/** Progress of {@link trainNetwork} after one epoch. */
+export interface EpochProgress {
+  /** 1-based epoch just finished, of at most `epochs` (early stopping may end sooner). */
+  readonly epoch: number;
+  readonly epochs: number;
+  /** Total validation loss after this epoch, and the best epoch so far (0: the initialisation). */
+  readonly valLoss: number;
+  readonly bestEpoch: number;
 }
 
 /** What a training run did. */
@@ -240,9 +252,9 @@ export function trainNetwork(model: tf.LayersModel, train: TrainData, val: Train
         best = v; bestEpoch = epoch;
         for (const w of bestWeights) w.dispose();
         bestWeights = model.getWeights().map((w) => w.clone());
-      } else if (epoch - bestEpoch >= opts.patience) {
-        break;
       }
+      opts.onEpoch?.({ epoch, epochs: opts.epochs, valLoss: v.total, bestEpoch });
+      if (bestEpoch !== epoch && epoch - bestEpoch >= opts.patience) break;
     }
     model.setWeights(bestWeights);
   } finally {
