@@ -164,7 +164,8 @@ export function registerParams(program: Command): void {
 
   params.command('schema').description('Print the JSON Schema of the update record (or of the proposal file with --proposal).')
     .option('--proposal', 'the schema of the propose --file array instead')
-    .action((flags: { proposal?: boolean }) => {
+    .option('--json', 'accepted like on every command (the schema is JSON either way)')
+    .action((flags: { proposal?: boolean; json?: boolean }) => {
       process.stdout.write(`${JSON.stringify(flags.proposal ? proposalFileJsonSchema() : updateRecordJsonSchema(), null, 2)}\n`);
     });
 }
