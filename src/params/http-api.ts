@@ -7,10 +7,10 @@
  * JSON; errors are `{ "error": { "kind", "message", "parameter"? } }`. Times in records are epoch ms (UTC).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { readSecretFile } from './secret-file.ts';
 import { AppError, isAppError } from '../core/errors.ts';
 import { childLog } from '../core/log.ts';
 import { UPDATE_TYPES } from './record.ts';
@@ -39,17 +39,7 @@ export const HistoryQuerySchema = z.strictObject({
  * whitespace ignored) and, on POSIX, not be readable or writable by others (like ssh with private keys). Throws `config`.
  */
 export function readTokenFile(path: string): string {
-  let mode: number;
-  let text: string;
-  try {
-    mode = statSync(path).mode;
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new AppError('config', `Cannot read the token file ${path}: ${(e as Error).message}. Create it with a random token, e.g. \`openssl rand -hex 32 > ${path} && chmod 600 ${path}\`.`, { context: { path }, cause: e });
-  }
-  if (process.platform !== 'win32' && (mode & 0o006) !== 0) {
-    throw new AppError('config', `The token file ${path} is accessible to every user (mode ${(mode & 0o777).toString(8)}); restrict it with \`chmod 600 ${path}\`.`, { context: { path, mode: (mode & 0o777).toString(8) } });
-  }
+  const text = readSecretFile(path, 'token file', `Create it with a random token, e.g. \`openssl rand -hex 32 > ${path} && chmod 600 ${path}\`.`);
   const token = text.trim();
   if (token.length === 0) throw new AppError('config', `The token file ${path} is empty; write a random token into it, e.g. \`openssl rand -hex 32 > ${path}\`.`, { context: { path } });
   if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {

@@ -9,8 +9,8 @@
  */
 import type Database from 'better-sqlite3';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { readSecretFile } from './secret-file.ts';
 import { AppError, formatIssues } from '../core/errors.ts';
 import { childLog } from '../core/log.ts';
 import { createRng, deriveSeed, type Rng } from '../core/rng.ts';
@@ -100,17 +100,7 @@ export function parseWebhookConfig(input: unknown): WebhookConfig {
  * key file it must not be readable by other users. Throws `config` naming the file and the fix.
  */
 export function loadWebhookConfig(path: string): WebhookConfig {
-  let text: string;
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new AppError('config', `Cannot read the webhook configuration ${path}: ${(e as Error).message}. Check the path.`, { context: { path }, cause: e });
-  }
-  if (process.platform !== 'win32' && (mode & 0o006) !== 0) {
-    throw new AppError('config', `The webhook configuration ${path} holds the shared secret but is accessible to every user (mode ${(mode & 0o777).toString(8)}); restrict it with \`chmod 600 ${path}\`.`, { context: { path } });
-  }
+  const text = readSecretFile(path, 'webhook configuration', 'Check the path.');
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) {
     throw new AppError('config', `The webhook configuration ${path} is not valid JSON: ${(e as Error).message}.`, { context: { path }, cause: e });
