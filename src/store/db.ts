@@ -70,6 +70,8 @@ function migrate(db: Database.Database, migrations: readonly Migration[], path: 
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (m.version <= current) continue;
     db.transaction(() => {
+      // Another process may have applied it since we looked: the write lock is ours now, so look again.
+      if (schemaVersion(db) >= m.version) return;
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
     }).immediate();

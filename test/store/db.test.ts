@@ -55,3 +55,29 @@ describe('openStore', () => {
     s.close();
   });
 });
+
+describe('openStore from several processes at once', () => {
+  it('migrates a fresh file once: concurrent openers wait for the write lock and skip what is already applied', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'liqcal-migrate-race-'));
+    const src = new URL('../../src/store/db.ts', import.meta.url).pathname;
+    const code = `import { openStore } from '${src}'; const s = openStore(process.argv[1]); s.close();`;
+    try {
+      for (let round = 0; round < 4; round++) {
+        const path = join(dir, `r${round}.db`);
+        const runs = Array.from({ length: 4 }, () => new Promise<{ code: number | null; err: string }>((resolve) => {
+          const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, path], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let err = '';
+          p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+          p.on('close', (c) => resolve({ code: c, err }));
+        }));
+        for (const r of await Promise.all(runs)) expect(r.code, r.err).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
