@@ -20,24 +20,26 @@ interface Daemon {
   /** Parsed stderr pino lines. */
   readonly logs: Record<string, unknown>[];
   readonly exited: Promise<number | null>;
+  /** Stderr lines that are not JSON (messages for people, errors). */
+  readonly text: string[];
 }
 
 function startDaemon(pipeline: string, cwd: string): Daemon {
   const proc = spawnCli(['schedule', '--pipeline', pipeline, '--json'], { cwd, env: { LIQCAL_LOG_LEVEL: 'info' } });
-  const d: Daemon = { proc, out: [], logs: [], exited: new Promise((ok) => proc.on('exit', (code) => ok(code))) };
-  const lines = (stream: NodeJS.ReadableStream, into: Record<string, unknown>[]): void => {
+  const d: Daemon = { proc, out: [], logs: [], text: [], exited: new Promise((ok) => proc.on('exit', (code) => ok(code))) };
+  const lines = (stream: NodeJS.ReadableStream, into: Record<string, unknown>[], text?: string[]): void => {
     let buf = '';
     stream.on('data', (c: Buffer) => {
       buf += c.toString();
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        try { into.push(JSON.parse(line) as Record<string, unknown>); } catch { /* a human line */ }
+        try { into.push(JSON.parse(line) as Record<string, unknown>); } catch { text?.push(line); }
       }
     });
   };
   lines(proc.stdout!, d.out);
-  lines(proc.stderr!, d.logs);
+  lines(proc.stderr!, d.logs, d.text);
   return d;
 }
 
@@ -63,7 +65,7 @@ afterEach(async () => {
 async function stopAll(): Promise<void> {
   for (const d of daemons) d.proc.kill('SIGTERM');
   const codes = await Promise.all(daemons.map((d) => d.exited));
-  expect(codes).toEqual(daemons.map(() => 0));
+  expect(codes, daemons.map((d) => d.text.join('\n')).join('\n---\n')).toEqual(daemons.map(() => 0));
 }
 
 /** Runs of the pipeline, oldest first. */

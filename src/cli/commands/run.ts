@@ -26,6 +26,17 @@ function stopOnSignals(out: Output, what: string): { signal: AbortSignal; dispos
   return { signal: ac.signal, dispose: () => { process.off('SIGTERM', onSignal); process.off('SIGINT', onSignal); } };
 }
 
+/**
+ * Ends the process once stdout and stderr have flushed. After a signal, an abandoned stage's background work (a
+ * request still in flight, say) is discarded: it must not keep the process alive, nor fail it later against a
+ * store that is already closed.
+ */
+function exitWhenFlushed(code: number): Promise<never> {
+  return new Promise<never>(() => {
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  });
+}
+
 /** Rail rules that only hold an approved update back (it publishes on a later run), as opposed to refusing it. */
 const HELD = new Set(['minDelay', 'pause']);
 
@@ -145,6 +156,7 @@ Exit codes: 0 succeeded; the error's code when a stage failed (see liqcal --help
         dispose();
         store.close();
       }
+      if (signal.aborted) await exitWhenFlushed(typeof process.exitCode === 'number' ? process.exitCode : 0);
     });
 
   program.command('schedule')
@@ -183,5 +195,7 @@ once (catchUp). SIGTERM/SIGINT stops the daemon gracefully and it exits 0.`)
       } finally {
         dispose();
       }
+      // Only a signal ends the daemon.
+      await exitWhenFlushed(0);
     });
 }
