@@ -50,8 +50,15 @@ export function parseInstant(s: string, what = 'time'): EpochMs {
   return t as EpochMs;
 }
 
-/** Formats epoch ms as ISO-8601 UTC. */
+/** The largest |epoch ms| a JavaScript Date can hold (±275,760 years around 1970). */
+const DATE_LIMIT_MS = 8.64e15;
+
+/**
+ * Formats epoch ms as ISO-8601 UTC. Total: a value no Date can hold (NaN, ±Infinity, |t| > 8.64e15) is returned as
+ * `invalid time <t>` instead of throwing, so a reader never crashes on what a store or a payload holds.
+ */
 export function iso(t: number): string {
+  if (!Number.isFinite(t) || Math.abs(t) > DATE_LIMIT_MS) return `invalid time ${String(t)}`;
   return new Date(t).toISOString();
 }
 

@@ -82,7 +82,8 @@ export async function backfill(source: MarketDataSource, md: MarketData, job: Ba
     const where = `${source.venue} ${job.kind}`;
     for await (const page of source.fetch(job.kind, { symbol: job.symbol, interval: job.interval, fromMs: start as EpochMs, toMs: toMs as EpochMs })) {
       if (opts.signal?.aborted) throw new AppError('internal', `Backfill of ${venue} ${job.symbol} ${job.kind} was interrupted; rerun to resume after ${lastMs === undefined ? 'the start' : iso(lastMs)}.`);
-      const checked = checkPage(job.kind, page, { where, symbol: job.symbol, fromMs: start, toMs, ...(lastMs !== undefined ? { prevLastMs: lastMs } : {}) });
+      // The store's own row check (plausible time, interval grid, sound values), so a bad page is refused whole here.
+      const checked = checkPage(job.kind, page, { where, symbol: job.symbol, fromMs: start, toMs, interval: job.interval, nowMs: md.clock.now(), ...(lastMs !== undefined ? { prevLastMs: lastMs } : {}) });
       duplicates += checked.duplicates;
       if (checked.rows.length === 0) continue;
       md.writePage(job.kind, key, checked.rows, { source: source.venue });

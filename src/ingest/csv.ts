@@ -7,10 +7,10 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { AppError, formatIssues, isAppError } from '../core/errors.ts';
-import { INTERVALS, intervalMs, iso, type Interval } from '../core/time.ts';
+import { INTERVALS, iso, type Interval } from '../core/time.ts';
 import type { MarketData, SeriesKey } from '../store/market-data.ts';
 import { clip, columnOfField, detectFormat, parseLine, type CsvFormat, type CsvKind } from './csv/formats.ts';
-import { rowProblem } from './row-checks.ts';
+import { rowProblem, timeProblem, timeRules, type TimeRules } from './row-checks.ts';
 import { rowTime, type RowOf } from './types.ts';
 
 export { CSV_FORMATS, type CsvFormat, type CsvKind } from './csv/formats.ts';
@@ -91,7 +91,8 @@ const CHUNK_BYTES = 1 << 20;
  *
  * Rules per file: the header must be exactly one known format (else a `config` error naming file,
  * header found and headers expected); every row must have the right field count, finite decimal fields,
- * an integer epoch-ms time (aligned to `interval` for bars and implied vol) and pass `rowProblem`
+ * a plausible integer epoch-ms time (2009-01-01 to the clock plus one interval, aligned to `interval` for bars and
+ * implied vol; an error says when a value looks like seconds, µs or ns) and pass `rowProblem`
  * (positive prices, high ≥ low, OHLC consistent, funding in [-1, 1]); times must be strictly ascending.
  * Exact duplicate rows are skipped and counted; conflicting duplicates and out-of-order rows are
  * `dataQuality` errors naming file, line and field. Funding times are kept verbatim (Binance's few ms of
@@ -109,7 +110,7 @@ export async function importCsv(opts: ImportCsvOptions): Promise<ImportResult> {
   const files: ImportedFile[] = [];
   let written = 0;
   for (const file of opts.files) {
-    const parsed = await parseCsvFile(file, { interval: opts.interval, ...(opts.kind ? { kind: opts.kind } : {}) });
+    const parsed = await parseCsvFile(file, { interval: opts.interval, ...(opts.kind ? { kind: opts.kind } : {}), nowMs: opts.md.clock.now() });
     const { rows, format } = parsed;
     const kind = format.kind;
     if (rows.length > 0) {
@@ -148,7 +149,7 @@ export async function importCsv(opts: ImportCsvOptions): Promise<ImportResult> {
  * Streams and validates one CSV file without writing anything (the rules of {@link importCsv}).
  * Reads 1 MiB chunks and scans fields in place (no per-line strings or `split`), several times faster than `readline`.
  */
-export async function parseCsvFile(file: string, opts: { interval: Interval; kind?: CsvKind }): Promise<ParsedCsv> {
+export async function parseCsvFile(file: string, opts: { interval: Interval; kind?: CsvKind; nowMs?: number }): Promise<ParsedCsv> {
   let format: CsvFormat | undefined;
   let v = new Float64Array(0);
   let prev = new Float64Array(0);
@@ -157,7 +158,7 @@ export async function parseCsvFile(file: string, opts: { interval: Interval; kin
   let lineNo = 0;
   let lastT = -Infinity;
   let lastLine = 0;
-  let stepMs = 0;
+  let rules: TimeRules = { stepMs: 0, nowMs: opts.nowMs ?? Date.now() };
 
   // Handles the line s[start, end) (without its '\n').
   const onLine = (s: string, start: number, end: number): void => {
@@ -167,7 +168,7 @@ export async function parseCsvFile(file: string, opts: { interval: Interval; kin
       format = detectFormat(file, s.slice(start, end), opts.kind);
       v = new Float64Array(format.columns.length);
       prev = new Float64Array(format.columns.length);
-      stepMs = format.kind === 'funding' ? 0 : intervalMs(opts.interval);
+      rules = timeRules(format.kind, opts.interval, opts.nowMs ?? Date.now());
       return;
     }
     if (end === start) return;
@@ -175,8 +176,8 @@ export async function parseCsvFile(file: string, opts: { interval: Interval; kin
     parseLine(s, start, end, format, v, where);
     const t = v[0]!;
     const timeCol = format.columns[0]!;
-    if (!Number.isSafeInteger(t) || t < 0) throw rowError(where, timeCol, `${timeCol} ${t} is not a non-negative integer of epoch milliseconds`, t);
-    if (stepMs > 0 && t % stepMs !== 0) throw rowError(where, timeCol, `${timeCol} ${t} (${iso(t)}) is not aligned to the ${opts.interval} interval; check --interval`, t);
+    const badTime = timeProblem(t, timeCol, rules);
+    if (badTime) throw rowError(where, timeCol, badTime.message.replace('check the interval', `check --interval (${opts.interval})`), t);
     const row = format.toRow(v);
     const problem = rowProblem(format.kind, row as never);
     if (problem) throw rowError(where, columnOfField(problem.field, format), problem.message, t);

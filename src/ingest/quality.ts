@@ -5,7 +5,7 @@
 import { AppError } from '../core/errors.ts';
 import { intervalMs, isInterval, iso } from '../core/time.ts';
 import type { MarketData, SeriesKey } from '../store/market-data.ts';
-import { barProblem } from './row-checks.ts';
+import { barProblem, FUNDING_STEP_MS } from './row-checks.ts';
 import type { Bar, DataKind } from './types.ts';
 
 /** A run of missing bars: open times of the first and last missing bar (inclusive), and how many are missing. */
@@ -15,8 +15,7 @@ export interface Gap {
   readonly missing: number;
 }
 
-/** Funding events are 8-hourly on most venues; used as the expected step of funding series. */
-export const FUNDING_STEP_MS = 8 * 3_600_000;
+export { FUNDING_STEP_MS };
 /** A funding series is stale when its last event is older than this (one 8 h interval plus an hour of slack). */
 export const FUNDING_STALE_AFTER_MS = 9 * 3_600_000;
 
@@ -147,9 +146,10 @@ export interface SeriesStatus extends Omit<SeriesQuality, 'largestGap'> {
 /**
  * Every stored series with its quality as of `nowMs` — what `liqcal data status --json` prints:
  * `{ series: [{ kind, venue, symbol, interval, bars, first, last, gaps, missingBars, stale, ageMs, … }] }`,
- * ordered by kind, venue, symbol, interval. Only reads the store.
+ * ordered by kind, venue, symbol, interval, plus `invalidTimes`: per series, the stored rows whose time is implausible
+ * or off the interval grid (the readers skip them; `liqcal data check` lists them). Only reads the store.
  */
-export function dataStatus(md: MarketData, nowMs: number): { series: SeriesStatus[] } {
+export function dataStatus(md: MarketData, nowMs: number): { series: SeriesStatus[]; invalidTimes: { kind: DataKind; venue: string; symbol: string; interval: string; rows: number }[] } {
   const series = md.listSeries().map((s): SeriesStatus => {
     const key: SeriesKey = { venue: s.venue, symbol: s.symbol, interval: s.interval };
     const q = seriesQuality(md, key, s.kind, { nowMs });
@@ -166,7 +166,8 @@ export function dataStatus(md: MarketData, nowMs: number): { series: SeriesStatu
       watermarkMs: md.watermark(s.kind, key) ?? null,
     };
   });
-  return { series };
+  // Rows the readers skip (implausible or off-grid times): counted so that they are never silently invisible.
+  return { series, invalidTimes: md.countInvalidTimes() };
 }
 
 function stepOf(kind: DataKind, interval: string): number {

@@ -37,20 +37,40 @@ export function openStore(path: string = DEFAULT_DB_PATH, opts: OpenStoreOptions
     if (!opts.readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (e) {
-    throw new AppError('io', `Cannot open the store at ${path}: ${(e as Error).message}. Check the --db path and its permissions.`, { context: { path }, cause: e });
+    throw new AppError('io', `Cannot open the store at ${path}: ${(e as Error).message}. Check the --db path and its permissions.`, { context: { path, code: (e as { code?: string }).code }, cause: e });
   }
-  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
-  if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, opts.migrations ?? MIGRATIONS, path);
-  } else {
-    const v = schemaVersion(db);
-    if (v === 0) throw new AppError('io', `${path} is not a liqcal store (no schema). Create one with \`liqcal ingest\` or \`liqcal import-csv\`.`, { context: { path } });
+  try {
+    db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, opts.migrations ?? MIGRATIONS, path);
+    } else {
+      const v = schemaVersion(db);
+      if (v === 0) throw new AppError('io', `${path} is not a liqcal store (no schema). Create one with \`liqcal ingest\` or \`liqcal import-csv\`.`, { context: { path } });
+    }
+  } catch (e) {
+    db.close();
+    throw storeOpenError(path, e);
   }
   const tx = <T>(fn: () => T): T => db.transaction(fn).immediate();
   return { path, db, tx, close: () => db.close() };
+}
+
+/**
+ * The `io` error for a store that cannot be opened: a file that is not SQLite (SQLITE_NOTADB), a corrupt one, a
+ * read-only or locked one. Names the file and the fix; never a stack trace. AppErrors pass through.
+ */
+function storeOpenError(path: string, e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  const code = (e as { code?: string }).code ?? '';
+  const why = code === 'SQLITE_NOTADB' ? 'it is not a SQLite database (wrong --db path, or a file of another kind)'
+    : code === 'SQLITE_CORRUPT' ? 'the database file is corrupt (restore it from a backup, or point --db at another file)'
+      : code === 'SQLITE_BUSY' ? 'another process holds its write lock for too long (try again)'
+        : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' ? 'it cannot be opened for writing (check its permissions and those of its folder)'
+          : `SQLite says ${code || 'error'}: ${(e as Error).message}`;
+  return new AppError('io', `Cannot open the store at ${path}: ${why}.`, { context: { path, code }, cause: e });
 }
 
 function schemaVersion(db: Database.Database): number {
@@ -61,6 +81,10 @@ function schemaVersion(db: Database.Database): number {
 }
 
 function migrate(db: Database.Database, migrations: readonly Migration[], path: string): void {
+  const foreign = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' LIMIT 3").all() as { name: string }[];
+  if (foreign.length > 0 && schemaVersion(db) === 0) {
+    throw new AppError('io', `${path} is a SQLite database but not a liqcal store (it has tables such as ${foreign.map((t) => JSON.stringify(t.name)).join(', ')} and no liqcal schema); liqcal will not add its tables to it. Point --db at a liqcal store or at a new file.`, { context: { path } });
+  }
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
   const current = schemaVersion(db);
   const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);

@@ -33,7 +33,7 @@ describe('liqcal CLI', () => {
     expect(r.stderr).toMatch(/high-below-low\.csv:\d+/);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: 'dataQuality' } });
     const status = await runCli(['data', 'status', '--db', db, '--json']);
-    expect(JSON.parse(status.stdout)).toEqual({ series: [] });
+    expect(JSON.parse(status.stdout)).toEqual({ series: [], invalidTimes: [] });
     const runs = await runCli(['runs', '--db', db, '--json']);
     expect(JSON.parse(runs.stdout).runs[0]).toMatchObject({ kind: 'import-csv', status: 'failed' });
   });

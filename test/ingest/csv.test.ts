@@ -120,7 +120,7 @@ describe('importCsv: bad files name file, line and field, and write nothing of t
     ['ohlc-inconsistent.csv', 5, 'high', /high 103 is below max\(open 101, close 104\)/],
     ['conflicting-duplicate.csv', 5, 'close', /duplicate open_time_ms 2023-01-01T02:00:00.000Z \(also on line 4\) with a different close \(102 vs 101\)/],
     ['out-of-order.csv', 5, 'open_time_ms', /out of order: open_time_ms 2023-01-01T01:00:00.000Z comes after 2023-01-01T02:00:00.000Z on line 4/],
-    ['misaligned.csv', 5, 'open_time_ms', /not aligned to the 1h interval/],
+    ['misaligned.csv', 5, 'open_time_ms', /is not on the 60-minute interval grid .*check --interval \(1h\)/],
   ];
   it.each(cases)('%s → dataQuality at line %i', async (fixture, line, field, message) => {
     const file = `${FIX}${fixture}`;

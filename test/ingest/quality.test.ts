@@ -62,13 +62,16 @@ describe('seriesQuality and dataStatus over a store', () => {
   });
 
   it('counts stored bars that violate OHLC rules (written around validation)', () => {
-    ctx.md.upsertRows('bars', spot, [
-      { openTimeMs: 0, open: 10, high: 11, low: 9, close: 10, volume: 1 },
-      { openTimeMs: H, open: 10, high: 9, low: 11, close: 10, volume: 1 },
-      { openTimeMs: 2 * H, open: 10, high: 12, low: 9, close: 13, volume: 1 },
-      { openTimeMs: 3 * H, open: 10, high: 11, low: 9, close: 10, volume: 1, quoteVolume: 10, trades: 3 },
-    ]);
-    expect(seriesQuality(ctx.md, spot, 'bars', { nowMs: 5 * H }).ohlcViolations).toBe(2);
+    // The store refuses such bars, so they are written the way an older liqcal or another tool could have: raw SQL.
+    const T = Date.UTC(2024, 0, 1);
+    const raw = ctx.store.db.prepare('INSERT INTO bars (venue, symbol, interval, open_time_ms, open, high, low, close, volume, quote_volume, trades) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const b of [
+      { openTimeMs: T, open: 10, high: 11, low: 9, close: 10, volume: 1 },
+      { openTimeMs: T + H, open: 10, high: 9, low: 11, close: 10, volume: 1 },
+      { openTimeMs: T + 2 * H, open: 10, high: 12, low: 9, close: 13, volume: 1 },
+      { openTimeMs: T + 3 * H, open: 10, high: 11, low: 9, close: 10, volume: 1, quoteVolume: 10, trades: 3 },
+    ]) raw.run(spot.venue, spot.symbol, spot.interval, b.openTimeMs, b.open, b.high, b.low, b.close, b.volume, b.quoteVolume ?? null, b.trades ?? null);
+    expect(seriesQuality(ctx.md, spot, 'bars', { nowMs: T + 5 * H }).ohlcViolations).toBe(2);
   });
 
   it('judges funding staleness against 9 h since the last event, and its gaps against 8 h', async () => {
@@ -105,6 +108,6 @@ describe('seriesQuality and dataStatus over a store', () => {
   });
 
   it('returns no series for an empty store', () => {
-    expect(dataStatus(ctx.md, 0)).toEqual({ series: [] });
+    expect(dataStatus(ctx.md, 0)).toEqual({ series: [], invalidTimes: [] });
   });
 });

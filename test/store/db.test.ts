@@ -34,7 +34,7 @@ describe('openStore', () => {
     const s = openStore(path);
     s.db.prepare("INSERT INTO runs (id, kind, status, started_at_ms) VALUES ('r1', 'x', 'succeeded', 1)").run();
     s.close();
-    const next = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'test column', sql: 'ALTER TABLE runs ADD COLUMN note TEXT' }];
+    const next = [...MIGRATIONS, { version: Math.max(...MIGRATIONS.map((m) => m.version)) + 1, name: 'test column', sql: 'ALTER TABLE runs ADD COLUMN note TEXT' }];
     const u = openStore(path, { migrations: next });
     expect((u.db.prepare('SELECT id, note FROM runs').get() as { id: string; note: null }).id).toBe('r1');
     u.close();
@@ -46,7 +46,7 @@ describe('openStore', () => {
 
   it('rolls back a whole transaction when it throws', () => {
     const s = openStore(tmp.path('tx.db'));
-    const bars = syntheticBars(0, 3);
+    const bars = syntheticBars(Date.UTC(2024, 0, 1), 3);
     expect(() => s.tx(() => {
       for (const b of bars) s.db.prepare("INSERT INTO bars (venue, symbol, interval, open_time_ms, open, high, low, close, volume) VALUES ('v','S','1h',?,?,?,?,?,?)").run(b.openTimeMs, b.open, b.high, b.low, b.close, b.volume);
       throw new Error('boom');

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AppError } from '../../core/errors.ts';
+import { AppError, EXIT_CODES } from '../../core/errors.ts';
 import { iso, parseInstant, systemClock } from '../../core/time.ts';
 import { referencePriceFromStore } from '../../ingest/aggregate.ts';
 import { dataStatus } from '../../ingest/quality.ts';
@@ -16,7 +16,13 @@ function openExistingStore(path: string): Store {
   return openStore(path, { readonly: true });
 }
 
-/** `liqcal data status|reference`: what the store holds, its quality, and reference prices. */
+/** Opens an existing store for writing (migrating it), or says where stores come from when there is none at `path`. */
+function openWritableExistingStore(path: string): Store {
+  openExistingStore(path).close();
+  return openStore(path);
+}
+
+/** `liqcal data status|check|reference`: what the store holds, its quality, and reference prices. */
 export function registerData(program: Command): void {
   const data = program.command('data').description('Inspect stored market data.');
   data.command('status')
@@ -33,10 +39,41 @@ Examples:
       const store = openExistingStore(flags.db);
       try {
         const status = dataStatus(new MarketData(store), flags.now ? parseInstant(flags.now, 'now') : systemClock.now());
-        out.result(status, () => status.series.length === 0 ? 'The store holds no market data yet. Run `liqcal ingest` or `liqcal import-csv`.' : table(
+        const skipped = status.invalidTimes.reduce((a, x) => a + x.rows, 0);
+        const note = skipped > 0 ? `\n${skipped} stored row(s) in ${status.invalidTimes.length} series have an implausible or off-grid time and are skipped by every reader; \`liqcal data check\` lists them (--delete removes them).` : '';
+        out.result(status, () => (status.series.length === 0 ? 'The store holds no readable market data yet. Run `liqcal ingest` or `liqcal import-csv`.' : table(
           ['kind', 'venue', 'symbol', 'interval', 'rows', 'first', 'last', 'gaps', 'missing', 'stale'],
           status.series.map((s) => [s.kind, s.venue, s.symbol, s.interval, s.bars, s.first ?? '-', s.last ?? '-', s.gaps, s.missingBars, s.stale ? 'STALE' : 'ok']),
-        ));
+        )) + note);
+      } finally {
+        store.close();
+      }
+    });
+  data.command('check')
+    .description('Scan every stored row against the rules of the store (plausible time, interval grid, sound prices and OHLC): report what breaks them; exit 6 when anything does.')
+    .option('--db <path>', 'store file', DEFAULT_DB_PATH)
+    .option('--delete', 'delete the rows found (one transaction; watermarks move back to the last valid row)')
+    .option('--json', 'print as JSON: {"ok","invalidRows","series":[{"kind","venue","symbol","interval","invalid","examples":[{"timeMs","time","field","problem"}]}]}')
+    .addHelpText('after', `
+Rows written by this liqcal always pass; a store written by an older version, by hand or by another tool may hold
+rows that do not (a time in microseconds, a bar in the year 3000, an off-grid bar). Readers skip them; this lists them.
+Exit codes: 0 nothing found (or everything found was deleted), 6 invalid rows are stored.
+Examples:
+  $ liqcal data check --db data/liqcal.db
+  $ liqcal data check --db data/liqcal.db --delete --json`)
+    .action((flags: { db: string; delete?: boolean; json?: boolean }) => {
+      const out = makeOutput(flags);
+      const store = flags.delete ? openWritableExistingStore(flags.db) : openExistingStore(flags.db);
+      try {
+        const md = new MarketData(store);
+        const found = flags.delete ? md.deleteInvalidRows() : md.findInvalidRows();
+        const invalidRows = found.reduce((a, s) => a + s.invalid, 0);
+        const ok = invalidRows === 0 || flags.delete === true;
+        out.result({ ok, invalidRows, deleted: flags.delete ? invalidRows : 0, series: found }, () => (found.length === 0
+          ? 'Every stored row passes the store\'s rules.'
+          : `${table(['kind', 'venue', 'symbol', 'interval', 'invalid', 'first problem'], found.map((s) => [s.kind, s.venue, s.symbol, s.interval, s.invalid, `${s.examples[0]!.time}: ${s.examples[0]!.problem}`]))}
+${invalidRows} invalid row(s) ${flags.delete ? 'deleted' : 'stored; readers skip them. Rerun with --delete to remove them'}.`));
+        if (!ok) process.exitCode = EXIT_CODES.dataQuality;
       } finally {
         store.close();
       }
