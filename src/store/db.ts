@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../core/errors.ts';
 import { MIGRATIONS, type Migration } from './migrations/index.ts';
+import { abandonOrphanRuns } from './runs.ts';
 
 /** The default store file, relative to the working directory. */
 export const DEFAULT_DB_PATH = 'data/liqcal.db';
@@ -46,6 +47,7 @@ export function openStore(path: string = DEFAULT_DB_PATH, opts: OpenStoreOptions
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db, opts.migrations ?? MIGRATIONS, path);
+      if (hasOwnerColumns(db)) abandonOrphanRuns(db);
     } else {
       const v = schemaVersion(db);
       if (v === 0) throw new AppError('io', `${path} is not a liqcal store (no schema). Create one with \`liqcal ingest\` or \`liqcal import-csv\`.`, { context: { path } });
@@ -71,6 +73,11 @@ function storeOpenError(path: string, e: unknown): AppError {
         : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' ? 'it cannot be opened for writing (check its permissions and those of its folder)'
           : `SQLite says ${code || 'error'}: ${(e as Error).message}`;
   return new AppError('io', `Cannot open the store at ${path}: ${why}.`, { context: { path, code }, cause: e });
+}
+
+/** True when the runs table records its owners (migration 4; a test may open a store with fewer migrations). */
+function hasOwnerColumns(db: Database.Database): boolean {
+  return (db.prepare("SELECT COUNT(*) AS n FROM pragma_table_info('runs') WHERE name = 'owner_pid'").get() as { n: number }).n > 0;
 }
 
 function schemaVersion(db: Database.Database): number {

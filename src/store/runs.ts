@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type Database from 'better-sqlite3';
 import type { Store } from './db.ts';
+import { redact, redactText } from '../core/redact.ts';
 
 /** Status of a ledger entry. */
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
@@ -52,7 +56,10 @@ interface RunRow {
   stages_json: string | null; artifacts_json: string | null;
 }
 
-const json = (x: unknown): string | null => (x === undefined ? null : JSON.stringify(x));
+/** JSON of a ledger value with secrets redacted (src/core/redact.ts): the ledger is read by anyone with the store. */
+const json = (x: unknown): string | null => (x === undefined ? null : JSON.stringify(redact(x)));
+/** A ledger error text with URL passwords and `key=value` secrets masked. */
+const text = (s: string | undefined): string | null => (s === undefined ? null : redactText(s));
 
 function toRecord(r: RunRow): RunRecord {
   return {
@@ -71,8 +78,11 @@ export class RunLedger {
   /** Opens a run; returns its id. */
   start(input: { kind: string; pipeline?: string; config?: unknown; configHash?: string; gitSha?: string; seed?: number; nowMs?: number }): string {
     const id = `${new Date(input.nowMs ?? Date.now()).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
-    this.store.db.prepare(`INSERT INTO runs (id, kind, pipeline, config_json, config_hash, git_sha, seed, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`).run(
-      id, input.kind, input.pipeline ?? null, input.config === undefined ? null : JSON.stringify(input.config), input.configHash ?? null, input.gitSha ?? null, input.seed ?? null, input.nowMs ?? Date.now(),
+    const me = thisProcess();
+    this.store.db.prepare(`INSERT INTO runs (id, kind, pipeline, config_json, config_hash, git_sha, seed, status, started_at_ms, owner_host, owner_pid, owner_started)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)`).run(
+      id, input.kind, input.pipeline ?? null, json(input.config), input.configHash ?? null, input.gitSha ?? null, input.seed ?? null, input.nowMs ?? Date.now(),
+      me.host, me.pid, me.started,
     );
     return id;
   }
@@ -84,7 +94,7 @@ export class RunLedger {
   finish(id: string, outcome: { status: Exclude<RunStatus, 'running'>; stats?: unknown; error?: string; dataWatermarkMs?: number; stages?: readonly RunStage[]; artifacts?: Record<string, unknown>; nowMs?: number }): void {
     this.store.db.prepare(`UPDATE runs SET status = ?, ended_at_ms = ?, stats_json = ?, error = ?, data_watermark_ms = COALESCE(?, data_watermark_ms),
       stages_json = COALESCE(?, stages_json), artifacts_json = COALESCE(?, artifacts_json) WHERE id = ?`).run(
-      outcome.status, outcome.nowMs ?? Date.now(), json(outcome.stats), outcome.error ?? null, outcome.dataWatermarkMs ?? null, json(outcome.stages), json(outcome.artifacts), id,
+      outcome.status, outcome.nowMs ?? Date.now(), json(outcome.stats), text(outcome.error), outcome.dataWatermarkMs ?? null, json(outcome.stages), json(outcome.artifacts), id,
     );
   }
 
@@ -99,7 +109,7 @@ export class RunLedger {
    * false when the run had already ended.
    */
   abandon(id: string, reason: string, nowMs: number = Date.now()): boolean {
-    return this.store.db.prepare("UPDATE runs SET status = 'abandoned', ended_at_ms = ?, error = ? WHERE id = ? AND status = 'running'").run(nowMs, reason, id).changes > 0;
+    return this.store.db.prepare("UPDATE runs SET status = 'abandoned', ended_at_ms = ?, error = ? WHERE id = ? AND status = 'running'").run(nowMs, redactText(reason), id).changes > 0;
   }
 
   /** One run by id, or null. */
@@ -134,4 +144,61 @@ export class RunLedger {
     const rows = this.store.db.prepare(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms DESC, id DESC LIMIT ?`).all(...args, limit) as RunRow[];
     return rows.map(toRecord);
   }
+}
+
+/** The identity of a process that owns runs: host name, pid, and its start time as the OS reports it (or null). */
+export interface ProcessIdentity {
+  readonly host: string;
+  readonly pid: number;
+  readonly started: string | null;
+}
+
+/** The start time of process `pid` (Linux: field 22 of /proc/<pid>/stat, clock ticks since boot), or null elsewhere. */
+function processStarted(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: fields after it start past the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+let self: ProcessIdentity | undefined;
+/** This process's identity (recorded with every run it starts). */
+export function thisProcess(): ProcessIdentity {
+  self ??= { host: hostname(), pid: process.pid, started: processStarted(process.pid) };
+  return self;
+}
+
+/**
+ * Whether the process that started a run on this host is gone: its pid does not exist (ESRCH), or it exists but
+ * started at another time than recorded (the pid was reused). A pid we may not signal (EPERM) still exists.
+ */
+function ownerGone(pid: number, started: string | null): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  if (started === null) return false;
+  const now = processStarted(pid);
+  return now !== null && now !== started;
+}
+
+/**
+ * Marks as `abandoned` every `running` run that was started on this host by a process that no longer exists
+ * (`kill -9`, a crash, a power cut), with the reason; returns their ids. Runs of other hosts, and runs recorded
+ * without an owner (older liqcal), are left to their job lock's lease. Called by `openStore` on every writable open.
+ */
+export function abandonOrphanRuns(db: Database.Database, nowMs: number = Date.now()): string[] {
+  const rows = db.prepare("SELECT id, owner_pid AS pid, owner_started AS started FROM runs WHERE status = 'running' AND owner_host = ? AND owner_pid IS NOT NULL")
+    .all(hostname()) as { id: string; pid: number; started: string | null }[];
+  const gone = rows.filter((r) => r.pid !== process.pid && ownerGone(r.pid, r.started));
+  const mark = db.prepare("UPDATE runs SET status = 'abandoned', ended_at_ms = ?, error = ? WHERE id = ? AND status = 'running'");
+  for (const r of gone) {
+    mark.run(nowMs, `The process that ran it (pid ${r.pid} on ${hostname()}) ended without recording an outcome (killed, crashed or lost power); found by the next open of the store. Rerun the same command: it resumes after the stored data.`, r.id);
+  }
+  return gone.map((r) => r.id);
 }

@@ -8,6 +8,7 @@ import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
 import { makeOutput, peakRssMb, table } from '../output.ts';
 import { createProgress } from '../progress.ts';
+import { abandonOnSignals } from '../signals.ts';
 
 interface ImportFlags { db: string; venue: string; symbol: string; interval: string; kind?: string; json?: boolean; quiet?: boolean }
 
@@ -43,6 +44,7 @@ importing a file twice changes nothing.`)
       const store = openStore(flags.db);
       const ledger = new RunLedger(store);
       const runId = ledger.start({ kind: 'import-csv', config: { ...flags, files } });
+      const releaseSignals = abandonOnSignals(store, runId, `the import of ${files.length} file(s)`, out);
       const progress = createProgress({ ...flags, logger: runLogger(runId) });
       try {
         const task = progress.task(`import ${flags.symbol}`, files.length);
@@ -65,6 +67,7 @@ importing a file twice changes nothing.`)
         ledger.finish(runId, { status: 'failed', error: (e as Error).message });
         throw e;
       } finally {
+        releaseSignals();
         store.close();
       }
     });

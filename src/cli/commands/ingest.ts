@@ -4,6 +4,7 @@ import { runLogger } from '../../core/log.ts';
 import { floorToInterval, intervalMs, iso, parseInstant, parseInterval, systemClock, type EpochMs } from '../../core/time.ts';
 import type { BackfillJob } from '../../ingest/backfill.ts';
 import { ingestMany } from '../../ingest/ingest-many.ts';
+import { HTTP_DEFAULTS, type HttpOptions } from '../../ingest/http.ts';
 import { createSource } from '../../ingest/source.ts';
 import { DATA_KINDS, type DataKind } from '../../ingest/types.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
@@ -11,10 +12,12 @@ import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
 import { list, makeOutput, peakRssMb, positiveInt, table } from '../output.ts';
 import { createProgress, type ProgressTask } from '../progress.ts';
+import { abandonOnSignals } from '../signals.ts';
 
 interface IngestFlags {
   db: string; venue: string; baseUrl?: string; symbols: string[]; interval: string; from?: string; to?: string;
   kinds: string[]; storeVenue?: string; maxRps?: number; concurrency: number; json?: boolean; quiet?: boolean;
+  requestTimeoutMs?: number; retryBudgetMs?: number; maxRetryAfterMs?: number;
 }
 
 /** Progress units per job: a job's share of its time range done, in per-mille. */
@@ -65,6 +68,9 @@ export function registerIngest(program: Command): void {
     .option('--store-venue <name>', 'store rows under this venue name instead of --venue (e.g. "sim" for simulated data)')
     .option('--max-rps <n>', 'client-side requests per second (default: the venue budget on its public URL, unlimited on loopback)', positiveInt('--max-rps'))
     .option('--concurrency <n>', 'series fetched at once', positiveInt('--concurrency'), 2)
+    .option('--request-timeout-ms <ms>', `whole-response deadline of one HTTP attempt: connection, headers and the complete body (default ${HTTP_DEFAULTS.timeoutMs})`, positiveInt('--request-timeout-ms'))
+    .option('--retry-budget-ms <ms>', `total time one request may spend on attempts and the waits between them before giving up (default ${HTTP_DEFAULTS.retryBudgetMs})`, positiveInt('--retry-budget-ms'))
+    .option('--max-retry-after-ms <ms>', `the longest wait a venue's Retry-After imposes before a retry (default ${HTTP_DEFAULTS.maxRetryAfterMs})`, positiveInt('--max-retry-after-ms'))
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress lines')
     .addHelpText('after', `
@@ -75,7 +81,9 @@ Examples:
   $ LIQCAL_LOG_LEVEL=info liqcal ingest --venue bybit --symbols BTCUSDT --from 2025-06-01 --quiet   # cron: JSON log lines only
 Progress: a bar on a terminal; none with --quiet or --json or when stderr is not a terminal, where
 LIQCAL_LOG_LEVEL=info logs one JSON line per stored series, carrying the run id.
-An interrupted or failed ingest resumes after the stored data when the same command is run again.`)
+An interrupted or failed ingest resumes after the stored data when the same command is run again.
+Slow venues: every HTTP attempt must deliver its whole response within --request-timeout-ms, a Retry-After is
+waited at most --max-retry-after-ms, and a request gives up (exit 7) once its retries would exceed --retry-budget-ms.`)
     .action(async (flags: IngestFlags) => {
       const out = makeOutput(flags);
       const interval = parseInterval(flags.interval);
@@ -85,12 +93,19 @@ An interrupted or failed ingest resumes after the stored data when the same comm
       });
       const toMs = flags.to ? parseInstant(flags.to, 'to') : floorToInterval(systemClock.now(), interval);
       const fromMs = flags.from ? parseInstant(flags.from, 'from') : ((toMs - 30 * 86_400_000) as EpochMs);
-      const source = createSource(flags.venue, { ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}), ...(flags.maxRps !== undefined ? { requestsPerSecond: flags.maxRps } : {}) });
+      const http: Partial<Omit<HttpOptions, 'venue' | 'baseUrl'>> = {
+        ...(flags.requestTimeoutMs !== undefined ? { timeoutMs: flags.requestTimeoutMs } : {}),
+        ...(flags.retryBudgetMs !== undefined ? { retryBudgetMs: flags.retryBudgetMs } : {}),
+        ...(flags.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: flags.maxRetryAfterMs } : {}),
+      };
+      const source = createSource(flags.venue, { ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}), ...(flags.maxRps !== undefined ? { requestsPerSecond: flags.maxRps } : {}), http });
       const jobs: BackfillJob[] = flags.symbols.flatMap((symbol) => kinds.map((kind) => ({ kind, symbol, interval, fromMs, toMs, ...(flags.storeVenue ? { storeVenue: flags.storeVenue } : {}) })));
       const store = openStore(flags.db);
+      const ledger = new RunLedger(store);
+      const runId = ledger.start({ kind: 'ingest', config: { ...flags, fromMs, toMs } });
+      const releaseSignals = abandonOnSignals(store, runId, `the ingest from ${flags.venue}`, out);
+      let finished = false;
       try {
-        const ledger = new RunLedger(store);
-        const runId = ledger.start({ kind: 'ingest', config: { ...flags, fromMs, toMs } });
         const progress = createProgress({ ...flags, logger: runLogger(runId) });
         // Above the bar at a terminal; plain stderr lines otherwise (silent with --quiet / --json).
         const say = (line: string): void => (progress.mode === 'bars' ? progress.note(line) : out.info(line));
@@ -123,12 +138,17 @@ An interrupted or failed ingest resumes after the stored data when the same comm
           failures: outcome.failures.map((f) => ({ symbol: f.job.symbol, kind: f.job.kind, error: f.error.toJSON() })),
         };
         ledger.finish(runId, { status: outcome.failures.length ? 'failed' : 'succeeded', stats: summary, ...(outcome.failures.length ? { error: outcome.failures.map((f) => f.error.message).join(' | ') } : {}) });
+        finished = true;
         out.result(summary, () => table(['series', 'kind', 'rows', 'first', 'last'], outcome.results.map((r) => [r.symbol, r.kind, r.rows, r.firstMs === undefined ? '-' : iso(r.firstMs), r.lastMs === undefined ? '-' : iso(r.lastMs)])) + `\n${outcome.rows} rows in ${(outcome.elapsedMs / 1000).toFixed(1)} s`);
         if (outcome.failures.length) {
           process.stderr.write(`liqcal: ${outcome.failures.length} of ${jobs.length} series failed; the rest were stored. Fix what the errors above name (symbol, --kinds, --from), then rerun the same command: it resumes after the stored data.\n`);
           process.exitCode = EXIT_CODES[outcome.failures[0]!.error.kind];
         }
+      } catch (e) {
+        if (!finished) ledger.finish(runId, { status: 'failed', error: (e as Error).message });
+        throw e;
       } finally {
+        releaseSignals();
         store.close();
       }
     });

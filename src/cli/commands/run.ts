@@ -10,32 +10,9 @@ import type { ParamValue } from '../../params/record.ts';
 import { openStore } from '../../store/db.ts';
 import type { RunStage } from '../../store/runs.ts';
 import { makeOutput, table, type Output } from '../output.ts';
+import { EXIT_ABANDONED, exitWhenFlushed, stopOnSignals } from '../signals.ts';
 
-/** Exit code of a run abandoned on SIGTERM/SIGINT (128 + SIGTERM, as shells report it). */
-export const EXIT_ABANDONED = 143;
-
-/** Until a signal arrives, `signal` is live; the first SIGTERM or SIGINT aborts it (a second one kills as usual). */
-function stopOnSignals(out: Output, what: string): { signal: AbortSignal; dispose: () => void } {
-  const ac = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
-    out.info(`${sig}: stopping ${what} (the current stage finishes within the grace period or is abandoned; nothing is half-published)`);
-    ac.abort();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  return { signal: ac.signal, dispose: () => { process.off('SIGTERM', onSignal); process.off('SIGINT', onSignal); } };
-}
-
-/**
- * Ends the process once stdout and stderr have flushed. After a signal, an abandoned stage's background work (a
- * request still in flight, say) is discarded: it must not keep the process alive, nor fail it later against a
- * store that is already closed.
- */
-function exitWhenFlushed(code: number): Promise<never> {
-  return new Promise<never>(() => {
-    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  });
-}
+export { EXIT_ABANDONED };
 
 /** Rail rules that only hold an approved update back (it publishes on a later run), as opposed to refusing it. */
 const HELD = new Set(['minDelay', 'pause']);

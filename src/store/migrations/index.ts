@@ -213,4 +213,39 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'run ledger: the process that owns a running run (host, pid, process start), for abandoning orphans',
+    sql: `
+      -- Who runs a 'running' run: on the next open of the store, a run whose process is gone is marked abandoned.
+      ALTER TABLE runs ADD COLUMN owner_host TEXT;
+      ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+      -- The owner's start time as the OS reports it (Linux: /proc/<pid>/stat field 22), so a reused pid is not alive.
+      ALTER TABLE runs ADD COLUMN owner_started TEXT;
+      CREATE INDEX runs_status ON runs (status);
+    `,
+  },
+  {
+    version: 5,
+    name: 'parameter store: versioned, append-only guard rails (who, when, why)',
+    sql: `
+      -- One row per version of the store's guard rails (the complete rails as JSON), set only by
+      -- \`liqcal params rails set\` with who and why. Versions advance by one; nothing is updated or deleted.
+      -- Without a row the defaults (DEFAULT_RAILS) apply.
+      CREATE TABLE param_rails_log (
+        version INTEGER PRIMARY KEY CHECK (version >= 1),
+        rails TEXT NOT NULL CHECK (json_valid(rails)),
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL CHECK (length(trim(actor)) > 0),
+        reason TEXT NOT NULL CHECK (length(trim(reason)) > 0)
+      );
+      CREATE TRIGGER param_rails_log_version_step BEFORE INSERT ON param_rails_log
+      WHEN NEW.version <> COALESCE((SELECT MAX(version) FROM param_rails_log), 0) + 1
+      BEGIN SELECT RAISE(ABORT, 'param_rails_log versions advance by one'); END;
+      CREATE TRIGGER param_rails_log_no_update BEFORE UPDATE ON param_rails_log
+      BEGIN SELECT RAISE(ABORT, 'param_rails_log is append-only'); END;
+      CREATE TRIGGER param_rails_log_no_delete BEFORE DELETE ON param_rails_log
+      BEGIN SELECT RAISE(ABORT, 'param_rails_log is append-only'); END;
+    `,
+  },
 ];
