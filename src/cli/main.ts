@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES } from '../core/errors.ts';
+import { escapeControls } from '../core/terminal.ts';
 import { registerCalibration } from './commands/calibration.ts';
 import { registerData } from './commands/data.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -20,6 +21,8 @@ export function buildProgram(): Command {
     .description('Calibrates liquidation engines: market data → volatility forecasts → anticipatory margin parameters.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // Commander echoes what was typed (an unknown option, a bad argument): never raw control characters.
+    .configureOutput({ writeErr: (s) => process.stderr.write(escapeControls(s)), outputError: (s, write) => write(escapeControls(s)) })
     .exitOverride();
   registerDemo(program);
   registerIngest(program);
@@ -45,11 +48,15 @@ Examples:
   $ liqcal recommend --db data/liqcal.db --symbols BTCUSDT,ETHUSDT
   $ liqcal backtest --db data/liqcal.db --symbols BTCUSDT,ETHUSDT --from 2024-01-01 --to 2025-10-31 --horizon 4h
   $ liqcal params latest --db data/liqcal.db --market BTCUSDT --type maintenanceMarginRatio --json
+  $ liqcal params rails set --db data/liqcal.db --file rails.json --by alice --reason "hourly recalibration"
   $ liqcal serve --db data/liqcal.db --port 8080 --token-file secrets/updater.token
 
-Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 bad request/symbol, 5 schema/bad response, 6 data quality,
+Exit codes: 0 ok, 1 internal, 2 usage (e.g. an id or --limit that is not a positive decimal integer), 3 config,
+            4 bad request/symbol, 5 schema/bad response, 6 data quality,
             7 network/rate limit/unavailable (after retries), 8 not supported, 9 I/O,
-            10 refused by a parameter guard rail or a version conflict.`);
+            10 refused by a parameter guard rail (params propose: any proposal refused; a --rails override that
+               loosens the store's rails) or a version conflict,
+            11 no usable value (params latest: nothing published, or the head is expired, disabled or paused).`);
   return program;
 }
 

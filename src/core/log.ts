@@ -7,8 +7,14 @@
  * calls). Levels: `LIQCAL_LOG_LEVEL` (default `warn`, so interactive commands stay quiet unless something is
  * retried or skipped); set `info` to see milestones (series ingested, epochs trained, stages finished) and
  * `debug` for more.
+ *
+ * Secrets never reach the stream: every line goes through {@link redactLogLine} (values under secret-like keys become
+ * `[REDACTED]` at any depth, URL passwords, `key=value` secrets and bearer tokens are masked in every string, the
+ * message included; see src/core/redact.ts). It sits at the destination because pino's `redact` option only knows
+ * fixed paths and its formatters do not see the bindings of child loggers (`log.child({ url })`).
  */
 import pino from 'pino';
+import { mightHoldSecret, redact, redactText } from './redact.ts';
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
@@ -18,11 +24,38 @@ export interface LoggerOptions {
   readonly destination?: pino.DestinationStream;
 }
 
-/** Builds a liqcal logger (`name: liqcal`, `pid` on every line). The process logger {@link log} is one. */
+/**
+ * One JSON log line with its secrets masked ({@link redact} over the parsed line, so bindings, the message, error
+ * stacks and nested fields are all covered). Lines that cannot hold a secret are returned as they are; a line that is
+ * not JSON goes through {@link redactText}.
+ */
+export function redactLogLine(line: string): string {
+  if (!mightHoldSecret(line)) return line;
+  const newline = line.endsWith('\n') ? '\n' : '';
+  let parsed: unknown;
+  try { parsed = JSON.parse(line); } catch { return redactText(line); }
+  const out = `${JSON.stringify(redact(parsed))}${newline}`;
+  return out === line ? line : out;
+}
+
+/** Wraps a destination so that every line passes through {@link redactLogLine}; flush methods are passed on. */
+function redacting(dest: pino.DestinationStream): pino.DestinationStream {
+  const d = dest as pino.DestinationStream & { flush?: (cb?: (e?: Error) => void) => void; flushSync?: () => void; end?: () => void };
+  const out: pino.DestinationStream & Record<string, unknown> = { write: (line: string) => d.write(redactLogLine(line)) };
+  if (typeof d.flush === 'function') out.flush = d.flush.bind(d);
+  if (typeof d.flushSync === 'function') out.flushSync = d.flushSync.bind(d);
+  if (typeof d.end === 'function') out.end = d.end.bind(d);
+  return out;
+}
+
+/**
+ * Builds a liqcal logger (`name: liqcal`, `pid` on every line, secrets redacted: see {@link redactLogLine}). The
+ * process logger {@link log} is one.
+ */
 export function createLogger(opts: LoggerOptions = {}): pino.Logger {
   return pino(
     { name: 'liqcal', level: opts.level ?? process.env.LIQCAL_LOG_LEVEL ?? 'warn', base: { pid: process.pid } },
-    opts.destination ?? pino.destination({ fd: 2, sync: true }),
+    redacting(opts.destination ?? pino.destination({ fd: 2, sync: true })),
   );
 }
 

@@ -10,9 +10,10 @@
 import type Database from 'better-sqlite3';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { readSecretFile } from './secret-file.ts';
+import { parseSecretJson, readSecretFile } from './secret-file.ts';
 import { AppError, formatIssues } from '../core/errors.ts';
 import { childLog } from '../core/log.ts';
+import { redactText, redactUrl, urlCredentials } from '../core/redact.ts';
 import { createRng, deriveSeed, type Rng } from '../core/rng.ts';
 
 /** Name of the signature header. */
@@ -72,9 +73,21 @@ export function backoffDelayMs(attempt: number, policy: RetryPolicy, rng: Rng): 
   return exp * (1 - policy.jitter * rng.next());
 }
 
+/**
+ * A webhook URL: http(s), without credentials. `user:password@` can never be delivered (fetch refuses URLs with
+ * user-info) and a password or `?token=` in the URL would be written to every log line and delivery record;
+ * receivers authenticate deliveries by the signature instead. The message never repeats the URL.
+ */
+const WebhookUrlSchema = z.url({ protocol: /^https?$/ }).superRefine((url, ctx) => {
+  const problem = urlCredentials(url, { allowUser: false });
+  if (problem !== null) {
+    ctx.addIssue({ code: 'custom', message: `the URL ${problem}; remove the credentials: a webhook URL must not hold any (fetch cannot send user-info, and the URL is logged with every delivery). Receivers authenticate deliveries by verifying the ${SIGNATURE_HEADER} HMAC with the shared secret` });
+  }
+});
+
 /** Webhook configuration as read from JSON (zod-checked at the edge). */
 export const WebhookConfigSchema = z.object({
-  urls: z.array(z.url({ protocol: /^https?$/ })).min(1),
+  urls: z.array(WebhookUrlSchema).min(1),
   secret: z.string().min(16, 'the shared secret must be at least 16 characters'),
   timeoutMs: z.number().int().positive().default(10_000),
   retry: z.object({
@@ -88,10 +101,15 @@ export const WebhookConfigSchema = z.object({
 /** A parsed webhook configuration. */
 export type WebhookConfig = z.output<typeof WebhookConfigSchema>;
 
-/** Parses a webhook configuration, or throws a `config` error naming the bad fields. */
-export function parseWebhookConfig(input: unknown): WebhookConfig {
+/** Parses a webhook configuration, or throws a `config` error naming the bad fields (and `file`, when given). */
+export function parseWebhookConfig(input: unknown, file?: string): WebhookConfig {
   const r = WebhookConfigSchema.safeParse(input);
-  if (!r.success) throw new AppError('config', `The webhook configuration is invalid: ${formatIssues(r.error.issues)}. Fix these fields.`, { context: { issues: r.error.issues } });
+  // Only paths and messages go into the error: zod issues may carry the input (a URL with a password, the secret).
+  if (!r.success) {
+    throw new AppError('config', `The webhook configuration${file === undefined ? '' : ` ${file}`} is invalid: ${formatIssues(r.error.issues)}. Fix these fields.`, {
+      context: { ...(file === undefined ? {} : { path: file }), issues: r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+    });
+  }
   return r.data;
 }
 
@@ -101,11 +119,7 @@ export function parseWebhookConfig(input: unknown): WebhookConfig {
  */
 export function loadWebhookConfig(path: string): WebhookConfig {
   const text = readSecretFile(path, 'webhook configuration', 'Check the path.');
-  let json: unknown;
-  try { json = JSON.parse(text); } catch (e) {
-    throw new AppError('config', `The webhook configuration ${path} is not valid JSON: ${(e as Error).message}.`, { context: { path }, cause: e });
-  }
-  return parseWebhookConfig(json);
+  return parseWebhookConfig(parseSecretJson(text, path, 'webhook configuration'), path);
 }
 
 /** One delivery attempt as logged. */
@@ -153,20 +167,21 @@ export class SqliteDeliveryLog implements DeliveryLog {
     CREATE INDEX IF NOT EXISTS webhook_deliveries_resume ON webhook_deliveries (url, outcome, publish_seq);`);
   }
 
+  /** Appends one attempt; the URL is stored with any password masked ({@link redactUrl}) and the error through {@link redactText}. */
   record(a: DeliveryAttempt): void {
     this.db.prepare('INSERT INTO webhook_deliveries (url, update_id, publish_seq, attempt, outcome, http_status, error, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(a.url, a.updateId, a.publishSeq, a.attempt, a.outcome, a.httpStatus, a.error, a.atMs);
+      .run(redactUrl(a.url), a.updateId, a.publishSeq, a.attempt, a.outcome, a.httpStatus, a.error === null ? null : redactText(a.error), a.atMs);
   }
 
   lastDelivered(url: string): number {
-    const row = this.db.prepare("SELECT MAX(publish_seq) AS m FROM webhook_deliveries WHERE url = ? AND outcome = 'delivered'").get(url) as { m: number | null };
+    const row = this.db.prepare("SELECT MAX(publish_seq) AS m FROM webhook_deliveries WHERE url = ? AND outcome = 'delivered'").get(redactUrl(url)) as { m: number | null };
     return row.m ?? 0;
   }
 
   attempts(url?: string): DeliveryAttempt[] {
     const rows = (url === undefined
       ? this.db.prepare('SELECT * FROM webhook_deliveries ORDER BY id').all()
-      : this.db.prepare('SELECT * FROM webhook_deliveries WHERE url = ? ORDER BY id').all(url)) as AttemptRow[];
+      : this.db.prepare('SELECT * FROM webhook_deliveries WHERE url = ? ORDER BY id').all(redactUrl(url))) as AttemptRow[];
     return rows.map((r) => ({ url: r.url, updateId: r.update_id, publishSeq: r.publish_seq, attempt: r.attempt, outcome: r.outcome, httpStatus: r.http_status, error: r.error, atMs: r.at_ms }));
   }
 }
@@ -277,9 +292,9 @@ export class WebhookPublisher<R extends Deliverable> {
       this.opts.log.record({ url, updateId: record.updateId, publishSeq, attempt, outcome: r.ok ? 'delivered' : 'failed', httpStatus: r.status, error: r.error, atMs: this.nowMs() });
       if (r.ok) return undefined;
       lastError = r.error ?? `HTTP ${r.status}`;
-      this.logger.info({ url, updateId: record.updateId, attempt, error: lastError }, 'webhook delivery attempt failed');
+      this.logger.info({ url: redactUrl(url), updateId: record.updateId, attempt, error: lastError }, 'webhook delivery attempt failed');
     }
-    this.logger.warn({ url, updateId: record.updateId, attempts: retry.maxAttempts, error: lastError }, 'webhook delivery failed; the URL resumes at this record on the next pass');
+    this.logger.warn({ url: redactUrl(url), updateId: record.updateId, attempts: retry.maxAttempts, error: lastError }, 'webhook delivery failed; the URL resumes at this record on the next pass');
     return lastError;
   }
 

@@ -35,3 +35,20 @@ describe('run-id logs', () => {
     expect(runLogger('r2').level).toBe(log.level);
   });
 });
+
+describe('secret redaction in logs', () => {
+  it('masks secret-like fields at any depth, child bindings, URL passwords and key=value secrets in messages and errors', () => {
+    const dest = capture();
+    const logger = createLogger({ level: 'info', destination: dest });
+    const child = logger.child({ component: 'pg', password: 'hunter2-binding' });
+    child.info({ url: 'postgres://u:hunter2-url@127.0.0.1/db', cfg: { headers: [{ Authorization: 'Bearer hunter2-header-0123' }] }, tokenFile: '/etc/liqcal/token' }, 'connecting with PGPASSWORD=hunter2-msg');
+    logger.error({ err: new Error('refused: {"apiKey":"hunter2-err"}') }, 'failed');
+    logger.info('nothing secret here');
+    const raw = JSON.stringify(dest.lines());
+    expect(raw).not.toContain('hunter2');
+    const [a, b, c] = dest.lines();
+    expect(a).toMatchObject({ component: 'pg', password: '[REDACTED]', url: 'postgres://u:[REDACTED]@127.0.0.1/db', cfg: { headers: [{ Authorization: '[REDACTED]' }] }, tokenFile: '/etc/liqcal/token', msg: 'connecting with PGPASSWORD=[REDACTED]' });
+    expect((b!.err as { message: string }).message).toBe('refused: {"apiKey":"[REDACTED]"}');
+    expect(c).toMatchObject({ msg: 'nothing secret here', level: 30 });
+  });
+});

@@ -3,12 +3,11 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/core/errors.ts';
 import { bearerMatches, readTokenFile, startParamsApi, type ParamsApiServer } from '../../src/params/http-api.ts';
-import { parseRailsConfig } from '../../src/params/rails.ts';
 import type { ProposalDraft, UpdateRecord } from '../../src/params/record.ts';
 import { openSqliteBackend, type SqliteParamBackend } from '../../src/params/sqlite-backend.ts';
 import { ParameterStore, proposeApprovePublish } from '../../src/params/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { testClock } from './store-contract.ts';
+import { storeWithRails, testClock } from './store-contract.ts';
 
 const TOKEN = 'f3a9c1d2e4b5a6978877665544332211';
 const tmp = tempDir('liqcal-api-');
@@ -30,7 +29,7 @@ async function call(path: string, opts: { token?: string | null; method?: string
 
 beforeAll(async () => {
   backend = openSqliteBackend(tmp.path('params.db'));
-  store = new ParameterStore(backend, { clock, rails: parseRailsConfig({ types: { maintenanceMarginRatio: { minDelayMs: 0 } } }) });
+  store = await storeWithRails(backend, { types: { maintenanceMarginRatio: { minDelayMs: 0 } } }, { clock });
   await proposeApprovePublish(store, [d('BTC-PERP', 'maintenanceMarginRatio', 0.05), d('BTC-PERP', 'initialMarginRatio', 0.1), d('ETH-PERP', 'closeFactor', 0.5)], { by: 'auto', auto: true });
   clock.t += 1000;
   await proposeApprovePublish(store, [d('BTC-PERP', 'maintenanceMarginRatio', 0.055)], { by: 'auto', auto: true });
@@ -176,14 +175,16 @@ describe('params HTTP API: token file', () => {
 
   it('reads a private token file and trims the newline', () => {
     expect(readTokenFile(write('ok', `${TOKEN}\n`, 0o600))).toBe(TOKEN);
-    expect(readTokenFile(write('group', `${TOKEN}\n`, 0o640))).toBe(TOKEN);
+    expect(readTokenFile(write('owner-read-only', `${TOKEN}\n`, 0o400))).toBe(TOKEN);
   });
 
-  it('refuses a missing, empty, short, multi-word or world-accessible token file, naming the fix', () => {
+  it('refuses a missing, empty, short, multi-word, group- or world-accessible token file, naming the fix', () => {
     expect(configError(() => readTokenFile(tmp.path('absent')))).toContain('openssl rand');
     expect(configError(() => readTokenFile(write('empty', '\n', 0o600)))).toContain('empty');
     expect(configError(() => readTokenFile(write('short', 'abc123', 0o600)))).toContain('at least 16');
     expect(configError(() => readTokenFile(write('words', `${TOKEN} ${TOKEN}`, 0o600)))).toContain('one word');
     expect(configError(() => readTokenFile(write('world', TOKEN, 0o644)))).toContain('chmod 600');
+    expect(configError(() => readTokenFile(write('group', TOKEN, 0o640)))).toContain('chmod 600');
+    expect(configError(() => readTokenFile(write('other', TOKEN, 0o604)))).toContain('chmod 600');
   });
 });

@@ -1,16 +1,17 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isAppError, type AppError } from '../../src/core/errors.ts';
 import { createRng } from '../../src/core/rng.ts';
-import { parseRailsConfig } from '../../src/params/rails.ts';
 import type { ProposalDraft, UpdateRecord } from '../../src/params/record.ts';
 import { openSqliteBackend, type SqliteParamBackend } from '../../src/params/sqlite-backend.ts';
 import { ParameterStore, proposeApprovePublish } from '../../src/params/store.ts';
-import { backoffDelayMs, DEFAULT_RETRY, parseWebhookConfig, signPayload, SIGNATURE_HEADER, SqliteDeliveryLog, UPDATE_ID_HEADER, verifySignature, WebhookPublisher, type TargetReport } from '../../src/params/webhook.ts';
+import { backoffDelayMs, DEFAULT_RETRY, loadWebhookConfig, parseWebhookConfig, signPayload, SIGNATURE_HEADER, SqliteDeliveryLog, UPDATE_ID_HEADER, verifySignature, WebhookPublisher, type TargetReport } from '../../src/params/webhook.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { testClock } from './store-contract.ts';
+import { storeWithRails, testClock } from './store-contract.ts';
 
 const SECRET = 'whsec_0123456789abcdef0123';
 
@@ -66,10 +67,10 @@ let store: ParameterStore;
 const receivers: Receiver[] = [];
 const clock = testClock();
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp.current = tempDir('liqcal-webhook-');
   backend = openSqliteBackend(tmp.current.path('params.db'));
-  store = new ParameterStore(backend, { clock, rails: parseRailsConfig({ types: { closeFactor: { minDelayMs: 0 } } }) });
+  store = await storeWithRails(backend, { types: { closeFactor: { minDelayMs: 0 } } }, { clock });
 });
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
@@ -247,5 +248,49 @@ describe('webhook backoff', () => {
     expect(() => parseWebhookConfig({ urls: ['http://127.0.0.1/x'], secret: 'short' })).toThrow(/secret/);
     expect(() => parseWebhookConfig({ urls: ['ftp://127.0.0.1/x'], secret: SECRET })).toThrow(/urls\.0/);
     expect(parseWebhookConfig({ urls: ['https://example.invalid/h'], secret: SECRET }).retry).toEqual(DEFAULT_RETRY);
+  });
+
+  it('refuses URLs carrying credentials (user:password@, user@, ?token=) without repeating them', () => {
+    for (const url of ['http://user:hunter2@127.0.0.1:9/hook', 'https://hunter2@example.invalid/h', 'https://example.invalid/h?token=hunter2', 'https://example.invalid/h?X-Api-Key=hunter2']) {
+      let err: unknown;
+      try { parseWebhookConfig({ urls: ['https://ok.invalid/h', url], secret: SECRET }); } catch (e) { err = e; }
+      expect(isAppError(err, 'config'), url).toBe(true);
+      const e = err as AppError;
+      expect(e.message).toMatch(/urls\.1: the URL carries/);
+      expect(e.message).toContain(SIGNATURE_HEADER);
+      expect(`${e.message} ${JSON.stringify(e.toJSON())}`).not.toContain('hunter2');
+    }
+  });
+
+  it('loadWebhookConfig: a syntax error names the file, line and column, never the text (the secret) around it', () => {
+    const file = tmp.current.path('broken.json');
+    writeFileSync(file, `{\n  "urls": ["http://127.0.0.1:9/hook"],\n  "secret": "${SECRET}" oops\n}\n`);
+    chmodSync(file, 0o600);
+    let err: unknown;
+    try { loadWebhookConfig(file); } catch (e) { err = e; }
+    expect(isAppError(err, 'config')).toBe(true);
+    const e = err as AppError;
+    expect(e.message).toContain(file);
+    expect(e.message).toContain(`line 3, column ${`  "secret": "${SECRET}" `.length + 1}`);
+    const shown = `${e.message} ${JSON.stringify(e.toJSON())}`;
+    for (let i = 0; i + 4 <= SECRET.length; i++) expect(shown).not.toContain(SECRET.slice(i, i + 4));
+    expect(shown).not.toContain('oops');
+  });
+
+  it('the delivery log stores URLs and errors with secrets masked, and resumes by the masked URL', () => {
+    const dbFile = tmp.current.path('deliveries-redacted.db');
+    const db = new Database(dbFile);
+    try {
+      const log = new SqliteDeliveryLog(db);
+      const url = 'http://u:hunter2@127.0.0.1:9/hook?token=hunter2';
+      log.record({ url, updateId: 1, publishSeq: 1, attempt: 1, outcome: 'delivered', httpStatus: 200, error: 'retry via http://u:hunter2@x/ password=hunter2', atMs: 1 });
+      expect(log.lastDelivered(url)).toBe(1);
+      const [a] = log.attempts(url);
+      expect(a!.url).toBe('http://u:[REDACTED]@127.0.0.1:9/hook?token=[REDACTED]');
+      expect(a!.error).toBe('retry via http://u:[REDACTED]@x/ password=[REDACTED]');
+    } finally {
+      db.close();
+    }
+    expect(readFileSync(dbFile).includes('hunter2')).toBe(false);
   });
 });
