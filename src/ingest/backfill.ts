@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { floorToInterval, intervalMs, iso, type EpochMs, type Interval } from '../core/time.ts';
-import type { MarketData, SeriesKey } from '../store/market-data.ts';
+import { checkSeriesNames, type MarketData, type SeriesKey } from '../store/market-data.ts';
 import { checkPage } from './row-checks.ts';
 import type { DataKind, MarketDataSource } from './types.ts';
 import { rowTime } from './types.ts';
@@ -70,6 +70,7 @@ export async function backfill(source: MarketDataSource, md: MarketData, job: Ba
   }
   const venue = job.storeVenue ?? source.venue;
   const key: SeriesKey = { venue, symbol: job.symbol, interval: job.interval };
+  checkSeriesNames(key);
   // A bar still forming is never stored: cap the range at the open of the current bar.
   const toMs = job.kind === 'bars' && opts.nowMs !== undefined ? Math.min(job.toMs, floorToInterval(opts.nowMs, job.interval)) : job.toMs;
   const start = resumePoint(md, job.kind, key, job.fromMs, toMs);

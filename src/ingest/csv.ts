@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { AppError, formatIssues, isAppError } from '../core/errors.ts';
+import { SAFE_NAME } from '../core/terminal.ts';
 import { INTERVALS, iso, type Interval } from '../core/time.ts';
 import type { MarketData, SeriesKey } from '../store/market-data.ts';
 import { clip, columnOfField, detectFormat, parseLine, type CsvFormat, type CsvKind } from './csv/formats.ts';
@@ -73,8 +74,8 @@ export interface ParsedCsv<K extends CsvKind = CsvKind> {
 }
 
 const optionsSchema = z.object({
-  venue: z.string().min(1),
-  symbol: z.string().min(1),
+  venue: z.string().regex(SAFE_NAME, 'use 1–64 ASCII letters, digits and . _ - / : (e.g. binance-spot)'),
+  symbol: z.string().regex(SAFE_NAME, 'use 1–64 ASCII letters, digits and . _ - / : (e.g. BTCUSDT)'),
   interval: z.enum(INTERVALS),
   files: z.array(z.string().min(1)).min(1),
   kind: z.enum(['bars', 'funding', 'impliedVol']).optional(),

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { AppError, formatIssues } from '../core/errors.ts';
+import { SAFE_NAME } from '../core/terminal.ts';
 
 /** The update types whose value is one number. */
 export const SCALAR_UPDATE_TYPES = [
@@ -119,6 +120,9 @@ export type AdditionalData = z.infer<typeof AdditionalDataSchema>;
 
 const EpochMs = z.number().int().nonnegative().describe('epoch milliseconds, UTC');
 
+/** The latest instant a proposal may name, in epoch ms: 9999-12-31T23:59:59.999Z (beyond it a value is not a date at all). */
+export const MAX_EPOCH_MS = 253_402_300_799_999;
+
 const RecordBase = z.strictObject({
   updateId: z.number().int().positive().describe('Global, monotonic, never reused.'),
   market: z.string().min(1).max(64),
@@ -161,12 +165,19 @@ export const UpdateRecordSchema = z.discriminatedUnion('updateType', [
 /** The stored update record. */
 export type UpdateRecord = z.infer<typeof UpdateRecordSchema>;
 
+/** The most JSON a proposal's `additionalData` may carry, in bytes of UTF-8 (64 KiB). */
+export const MAX_ADDITIONAL_DATA_BYTES = 65_536;
+/** The longest `referenceId`, in characters. */
+export const MAX_REFERENCE_ID_CHARS = 256;
+
 const DraftBase = z.strictObject({
-  market: z.string().min(1).max(64),
-  referenceId: z.string().optional(),
-  additionalData: AdditionalDataSchema.optional(),
+  market: z.string().regex(SAFE_NAME, 'a market name is 1–64 ASCII letters, digits and . _ - / : starting with a letter or digit (e.g. BTCUSDT, BTC-USDT-SWAP)'),
+  referenceId: z.string().min(1).max(MAX_REFERENCE_ID_CHARS).regex(/^[\x20-\x7e]+$/, 'a referenceId is printable ASCII (a run id, a report path or URL), no control characters')
+    .describe(`The run or report the proposal comes from: printable ASCII, at most ${MAX_REFERENCE_ID_CHARS} characters.`).optional(),
+  additionalData: AdditionalDataSchema.refine((d) => Buffer.byteLength(JSON.stringify(d), 'utf8') <= MAX_ADDITIONAL_DATA_BYTES, `additionalData must be at most ${MAX_ADDITIONAL_DATA_BYTES} bytes of JSON`).optional(),
   idempotencyKey: z.string().min(1).optional(),
-  expiresAt: EpochMs.optional(),
+  expiresAt: z.number().int().nonnegative().max(MAX_EPOCH_MS, `must be an instant in epoch ms no later than ${MAX_EPOCH_MS} (9999-12-31T23:59:59.999Z)`)
+    .describe('When the update must no longer be applied (epoch ms, UTC); default timestamp + the rails\' ttlMs. The rails refuse one in the past or beyond timestamp + maxTtlMs of the type (default 6 h).').optional(),
 });
 
 function draftVariant<T extends UpdateType>(type: T) {

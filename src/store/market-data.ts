@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { AppError } from '../core/errors.ts';
+import { safeNameProblem } from '../core/terminal.ts';
 import { iso, systemClock, type Clock } from '../core/time.ts';
 import { EARLIEST_PLAUSIBLE_MS, FUNDING_STEP_MS, rowProblem, timeRules, type TimeRules } from '../ingest/row-checks.ts';
 import type { Bar, DataKind, FundingRow, ImpliedVolRow, OpenInterestRow, RowOf } from '../ingest/types.ts';
@@ -101,6 +102,17 @@ export function kindTable(kind: DataKind): { readonly table: string; readonly ti
   return { table: k.table, timeCol: k.timeCol, hasInterval: k.hasInterval };
 }
 
+/**
+ * Throws a `config` error when the venue or symbol of a series is not a safe name ({@link SAFE_NAME}: 1–64 ASCII
+ * letters, digits and `. _ - / :`), so no control character, space or look-alike ever becomes a key of the store.
+ */
+export function checkSeriesNames(key: Pick<SeriesKey, 'venue' | 'symbol'>): void {
+  for (const [what, v] of [['venue name', key.venue], ['symbol', key.symbol]] as const) {
+    const p = safeNameProblem(v, what);
+    if (p) throw new AppError('config', `${p}.`, { context: { [what === 'symbol' ? 'symbol' : 'venue']: v.slice(0, 80) } });
+  }
+}
+
 /** Options of {@link MarketData}. */
 export interface MarketDataOptions {
   /** The clock that bounds admitted and read times (a row may lie at most one interval after it); default the wall clock. */
@@ -178,6 +190,7 @@ export class MarketData {
    * storable (see the class comment); nothing is written then.
    */
   private admit<K extends DataKind>(kind: K, key: SeriesKey, rows: readonly RowOf<K>[]): void {
+    checkSeriesNames(key);
     const rules = timeRules(kind, key.interval, this.clock.now());
     for (let i = 0; i < rows.length; i++) {
       const p = rowProblem(kind, rows[i]!, rules);
