@@ -61,7 +61,7 @@ export async function ingestStage(ctx: StageContext): Promise<IngestOutput> {
     const server = await startVenueServer({ provider, host: '127.0.0.1', port: 0 });
     try {
       const fromMs = (toMs - v.days * DAY_MS) as EpochMs;
-      const source = createSource('binance-usdm', { baseUrl: server.url });
+      const source = createSource('binance-usdm', { baseUrl: server.url, http: { signal: ctx.signal } });
       const jobs: BackfillJob[] = config.markets.flatMap((symbol) => (['bars', 'funding', 'openInterest'] as const).map((kind) => ({ kind, symbol, interval, fromMs, toMs, storeVenue: venue })));
       ctx.log.info({ stage: 'ingest', url: server.url, seed: v.seed, days: v.days }, 'simulated venue started');
       return outcomeOrThrow(venue, await ingestMany(source, ctx.md, jobs, { concurrency: 2, signal: ctx.signal, nowMs: ctx.clock.now() }));
@@ -69,10 +69,17 @@ export async function ingestStage(ctx: StageContext): Promise<IngestOutput> {
       await server.close();
     }
   }
+  // The stage's signal cancels requests in flight and retry waits when the run stops or the stage deadline passes.
   const source = createSource(v.venue, {
     ...(v.baseUrl ? { baseUrl: v.baseUrl } : {}),
     ...(v.maxRps !== undefined ? { requestsPerSecond: v.maxRps } : {}),
-    ...(v.httpRetries !== undefined ? { http: { maxRetries: v.httpRetries } } : {}),
+    http: {
+      signal: ctx.signal,
+      ...(v.httpRetries !== undefined ? { maxRetries: v.httpRetries } : {}),
+      ...(v.requestTimeoutMs !== undefined ? { timeoutMs: v.requestTimeoutMs } : {}),
+      ...(v.retryBudgetMs !== undefined ? { retryBudgetMs: v.retryBudgetMs } : {}),
+      ...(v.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: v.maxRetryAfterMs } : {}),
+    },
   });
   const fromMs = (toMs - v.days * DAY_MS) as EpochMs;
   const oiFromMs = Math.max(fromMs, toMs - OPEN_INTEREST_DAYS * DAY_MS) as EpochMs;

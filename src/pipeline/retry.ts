@@ -1,10 +1,13 @@
 /**
  * Stage retries. Only the retryable AppError kinds (network, rateLimited, unavailable: a venue or database that may
  * come back) are retried, with exponential backoff baseDelayMs · 2^(attempt−1) capped at maxDelayMs, or the
- * server's Retry-After when longer. Every other error fails the stage at once: a configuration, schema, data-quality
- * or guard-rail error gives the same answer on every attempt, and retrying it would only delay the alert.
+ * server's Retry-After when longer — but never longer than maxRetryAfterMs (default 2 min): a venue asking for an hour,
+ * or for years (which would overflow Node's timers and retry after 1 ms), gets the cap. Every other error fails the
+ * stage at once: a configuration, schema, data-quality or guard-rail error gives the same answer on every attempt,
+ * and retrying it would only delay the alert.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { timerSafeMs } from '../core/delay.ts';
 import { AppError, isAppError } from '../core/errors.ts';
 import type { RetrySettings } from '../config/pipeline.ts';
 
@@ -15,10 +18,17 @@ export interface RetryInfo {
   readonly error: AppError;
 }
 
-/** The wait before attempt `attempt + 1` after `attempt` failed, ms (deterministic: no jitter, one process per job). */
+/** The longest wait a Retry-After imposes between stage attempts when the settings name none, ms (2 min). */
+export const DEFAULT_STAGE_MAX_RETRY_AFTER_MS = 120_000;
+
+/**
+ * The wait before attempt `attempt + 1` after `attempt` failed, ms (deterministic: no jitter, one process per job):
+ * the backoff, or the server's Retry-After when longer, capped at `maxRetryAfterMs`; never above what a timer honours.
+ */
 export function backoffMs(settings: RetrySettings, attempt: number, retryAfterMs?: number): number {
   const exp = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (attempt - 1));
-  return Math.max(exp, retryAfterMs ?? 0);
+  const asked = retryAfterMs !== undefined && retryAfterMs > 0 ? Math.min(retryAfterMs, settings.maxRetryAfterMs ?? DEFAULT_STAGE_MAX_RETRY_AFTER_MS) : 0;
+  return timerSafeMs(Math.max(exp, asked));
 }
 
 /** Wraps anything thrown as an AppError (non-AppErrors become `internal`, which is never retried). */

@@ -8,13 +8,19 @@
  * - On abort (SIGTERM) the current stage may finish within `runtime.graceMs`; the run then stops before the next
  *   stage and is recorded `abandoned`. A stage still going after the grace is abandoned (its result discarded). The
  *   publish stage is never cut short: it commits its batch in one transaction, whole or not at all.
+ * - Every stage has a deadline (`runtime.stageTimeoutMs`, default 30 min, per stage `runtime.stageTimeoutsMs`) that
+ *   covers all its attempts. Past it the stage and the run are recorded `failed` (kind `unavailable`), the stage's
+ *   signal is aborted (cancelling ingest's requests in flight) and runPipeline returns at once, so a job lock held by
+ *   runLocked stops being renewed and is released; whatever the stage was still doing is discarded.
  */
 import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
 import type { BacktestReport } from '../calibration/backtest.ts';
 import type { RecommendReport } from '../calibration/recommend.ts';
-import { selectJob, settingPath, type Pipeline, type StageName } from '../config/pipeline.ts';
+import { selectJob, settingPath, stageTimeoutMs, stageTimeoutSetting, type Pipeline, type StageName } from '../config/pipeline.ts';
+import { formatDurationMs, timerSafeMs } from '../core/delay.ts';
 import { AppError } from '../core/errors.ts';
 import { log as processLog } from '../core/log.ts';
 import { iso, systemClock, type Clock, type EpochMs } from '../core/time.ts';
@@ -38,6 +44,7 @@ export interface RunOptions {
   /** Report directory, overriding `report.outDir` (resolved against the working directory). */
   readonly outDir?: string;
   readonly clock?: Clock;
+  /** Stops the run (SIGTERM, a lost job lock): the current stage gets `runtime.graceMs`, then the run is abandoned. */
   readonly signal?: AbortSignal;
   readonly log?: pino.Logger;
   /** Called once the run is in the ledger, before its first stage (the scheduler records the id with its lock). */
@@ -114,6 +121,19 @@ async function settleWithin<T>(work: Promise<T>, signal: AbortSignal, graceMs: n
   }
 }
 
+/** The error of a stage that outlived its deadline (kind `unavailable`: a later run may well finish in time). */
+function stageTimeoutError(p: Pipeline, stage: StageName, deadlineMs: number): AppError {
+  const setting = stageTimeoutSetting(p.config, stage);
+  const hint = stage === 'ingest'
+    ? 'The venue may be slow or trickling its answers (each HTTP request also has its own deadline, venue.requestTimeoutMs); check the venue, or raise'
+    : stage === 'publish'
+      ? 'Its batch is one transaction, committed whole or not at all: check the parameter store (liqcal params history) before rerunning. If publishing legitimately takes longer, raise'
+      : 'If the stage legitimately needs longer (more markets, a larger model or backtest), raise';
+  return new AppError('unavailable', `The ${stage} stage did not finish within its ${formatDurationMs(deadlineMs)} deadline (${setting} = ${deadlineMs} ms, all attempts included): the run is recorded failed, the stage's work was cancelled and nothing after it ran. ${hint} ${setting} in ${p.file}.`, {
+    context: { stage, deadlineMs, setting, file: p.file },
+  });
+}
+
 /** The artifacts a stage's output contributes to the ledger entry. */
 function artifactsOf(stage: StageName, out: StageOutputs): Record<string, unknown> {
   switch (stage) {
@@ -159,7 +179,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     ledger.progress(runId, { stages, ...(watermark !== null ? { dataWatermarkMs: watermark } : {}) });
     log.info({ stages: job.stages, configHash: p.configHash, gitSha: sha }, 'run started');
 
-    const exec = async (stage: StageName): Promise<void> => {
+    const exec = async (stage: StageName, ctx: StageContext): Promise<void> => {
       switch (stage) {
         case 'ingest': outputs.ingest = await ingestStage(ctx); return;
         case 'train': outputs.train = await trainStage(ctx); return;
@@ -189,19 +209,56 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       ledger.progress(runId, { stages });
       log.info({ stage: name }, 'stage started');
       opts.onStage?.({ stage: name, event: 'started', attempt: 1 });
+      // The stage's own signal: aborted by the run's (SIGTERM, lost lock) and by the stage deadline.
+      const stageAc = new AbortController();
+      // Every request in flight (up to venue.concurrency of them) and every retry wait listens on it.
+      setMaxListeners(0, stageAc.signal);
+      const stopStage = (): void => stageAc.abort();
+      if (signal.aborted) stageAc.abort();
+      else signal.addEventListener('abort', stopStage, { once: true });
+      const deadlineMs = stageTimeoutMs(p.config, name);
+      let timedOut = false;
+      let deadlineTimer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<{ readonly abandoned: true }>((resolve) => {
+        deadlineTimer = setTimeout(() => {
+          // A stage already stopping on SIGTERM is abandoned, not timed out.
+          timedOut = !signal.aborted;
+          resolve({ abandoned: true });
+          stageAc.abort();
+        }, timerSafeMs(deadlineMs));
+      });
+      const stageCtx: StageContext = { ...ctx, signal: stageAc.signal };
       const work = withRetries(job.retries, async (attempt) => {
         stages[i] = { ...stages[i]!, attempts: attempt };
-        await exec(name);
+        await exec(name, stageCtx);
       }, {
-        signal,
+        signal: stageAc.signal,
         onRetry: ({ attempt, delayMs, error: e }) => {
+          // A stage past its deadline or stopped is over: its late failures are not news, and the ledger entry is final.
+          if (stageAc.signal.aborted) return;
           log.warn({ stage: name, attempt, delayMs, kind: e.kind, err: e.message }, 'stage failed; retrying');
           opts.onStage?.({ stage: name, event: 'retrying', attempt, delayMs, error: e });
           ledger.progress(runId, { stages });
         },
       });
-      const r = await settleWithin(work, signal, name === 'publish' ? Infinity : p.config.runtime.graceMs);
+      let r: Settled<{ value: void; attempts: number }>;
+      try {
+        r = await Promise.race([settleWithin(work, signal, name === 'publish' ? Infinity : p.config.runtime.graceMs), deadline]);
+      } finally {
+        clearTimeout(deadlineTimer);
+        signal.removeEventListener('abort', stopStage);
+      }
       const t1 = clock.now();
+      if (timedOut) {
+        // Whatever the stage still does is discarded; its late rejection must not surface as unhandled.
+        work.catch(() => undefined);
+        status = 'failed';
+        error = stageTimeoutError(p, name, deadlineMs);
+        stages[i] = { ...stages[i]!, status: 'failed', endedAtMs: t1, error: { kind: error.kind, message: error.message } };
+        log.error({ stage: name, attempts: stages[i]!.attempts, deadlineMs, durationMs: t1 - t0 }, 'stage timed out');
+        opts.onStage?.({ stage: name, event: 'failed', attempt: stages[i]!.attempts, durationMs: t1 - t0, error });
+        break;
+      }
       if ('ok' in r && r.ok) {
         stages[i] = { ...stages[i]!, status: 'succeeded', endedAtMs: t1 };
         Object.assign(artifacts, artifactsOf(name, outputs));

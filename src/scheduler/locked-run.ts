@@ -2,10 +2,16 @@
  * One pipeline run under the job's cross-process lock: claim "<pipeline>/<job>", renew the lease every third of it
  * while the run goes on, release it when the run ends. Used by the daemon for every tick and by `liqcal run`, so a
  * one-shot run never overlaps a scheduled run of the same job on the same store.
+ *
+ * The lease is never renewed for longer than the run can last: the sum of its stages' deadlines
+ * (`runtime.stageTimeoutMs` / `stageTimeoutsMs`) plus the grace and one lease. runPipeline returns as soon as a stage
+ * outlives its deadline (the run is recorded failed), which ends the renewal and releases the lock; the cap is the
+ * backstop should a run ever fail to return, so that a hung run cannot keep its job from ever running again.
  */
 import { systemClock } from '../core/time.ts';
 import { log as processLog } from '../core/log.ts';
 import type { Store } from '../store/db.ts';
+import { selectJob, stageTimeoutMs } from '../config/pipeline.ts';
 import { runPipeline, type RunOptions, type RunResult } from '../pipeline/runner.ts';
 import { JobLocks, type JobLock, type LockClaim } from './lock.ts';
 
@@ -28,12 +34,24 @@ export function lockName(pipeline: string, job: string | undefined): string {
   return `${pipeline}/${job ?? 'all'}`;
 }
 
+/**
+ * The longest a run of `job` can hold its lock, ms: every stage's deadline, the SIGTERM grace and one lease of slack.
+ * Past it runLocked stops renewing the lease (and stops the run).
+ */
+export function maxLockedRunMs(p: RunOptions['pipeline'], job: string | undefined): number {
+  const { stages } = selectJob(p, job);
+  const r = p.config.runtime;
+  return stages.reduce((sum, s) => sum + stageTimeoutMs(p.config, s), 0) + r.graceMs + r.leaseMs;
+}
+
 /** Runs the job if its lock can be claimed; a lost lease (another process took over) aborts the run. */
 export async function runLocked(opts: LockedRunOptions): Promise<LockedRunOutcome> {
   const p = opts.pipeline;
   const name = lockName(p.name, opts.job);
   const locks = new JobLocks(opts.store, opts.clock ?? systemClock);
   const leaseMs = p.config.runtime.leaseMs;
+  // Before the claim: an unknown job is refused without touching the lock table.
+  const maxRunMs = maxLockedRunMs(p, opts.job);
   const claim = locks.acquire(name, opts.owner, { leaseMs, ...(opts.tickMs !== undefined ? { tickMs: opts.tickMs } : {}) });
   if (!claim.acquired) return { ran: false, claim };
   const log = (opts.log ?? processLog).child({ lock: name, owner: opts.owner });
@@ -42,7 +60,15 @@ export async function runLocked(opts: LockedRunOptions): Promise<LockedRunOutcom
   const forward = (): void => ac.abort();
   if (opts.signal?.aborted) ac.abort();
   opts.signal?.addEventListener('abort', forward, { once: true });
+  const t0 = performance.now();
   const renew = setInterval(() => {
+    if (performance.now() - t0 > maxRunMs) {
+      // Backstop: every stage has a deadline, so a run still going now is hung. Let the lease lapse.
+      clearInterval(renew);
+      log.error({ maxRunMs }, 'the run outlived the sum of its stage deadlines; no longer renewing the job lock, stopping this run');
+      ac.abort();
+      return;
+    }
     if (!locks.renew(name, opts.owner, leaseMs)) {
       log.error('lost the job lock to another process (our lease expired); stopping this run');
       ac.abort();

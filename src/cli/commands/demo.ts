@@ -1,3 +1,4 @@
+import { escapeControls } from '../../core/terminal.ts';
 import type { Command } from 'commander';
 import { EXIT_CODES } from '../../core/errors.ts';
 import { floorToInterval, iso, systemClock, type EpochMs } from '../../core/time.ts';
@@ -127,7 +128,7 @@ export function registerDemo(program: Command): void {
           `Store: ${flags.db}; model registry: ${flags.modelsDir}/. Next: \`npx liqcal params latest --market ${flags.symbols[0]} --type maintenanceMarginRatio --json\`, \`npx liqcal recommend --venue sim --symbols ${flags.symbols.join(',')}\`, \`npx liqcal forecast --model ${DEMO_MODEL_NAME} --venue sim --symbols ${flags.symbols.join(',')}\`, or point \`liqcal ingest\` at a live venue (README).`,
         ].join('\n'));
         if (outcome.failures.length) {
-          for (const f of outcome.failures) process.stderr.write(`liqcal: ${f.job.symbol} ${f.job.kind}: ${f.error.message}\n`);
+          for (const f of outcome.failures) process.stderr.write(`liqcal: ${f.job.symbol} ${f.job.kind}: ${escapeControls(f.error.message)}\n`);
           process.exitCode = EXIT_CODES[outcome.failures[0]!.error.kind];
         }
       } finally {

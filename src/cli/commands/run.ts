@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { loadPipeline, settingPath, type Pipeline } from '../../config/pipeline.ts';
 import { AppError, EXIT_CODES } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
+import { redact } from '../../core/redact.ts';
+import { jsonForTerminal } from '../../core/terminal.ts';
 import { iso } from '../../core/time.ts';
 import type { RunResult, StageEvent } from '../../pipeline/runner.ts';
 import type { ParamValue } from '../../params/record.ts';
@@ -111,6 +113,7 @@ Exit codes: 0 succeeded; the error's code when a stage failed (see liqcal --help
       const { runLocked } = await import('../../scheduler/locked-run.ts');
       const store = openStore(db);
       const { signal, dispose } = stopOnSignals(out, 'the run');
+      let timedOut = false;
       try {
         out.info(`pipeline ${p.name} (${f.pipeline}), job ${f.job ?? 'all'}, store ${db}`);
         const o = await runLocked({
@@ -122,6 +125,7 @@ Exit codes: 0 succeeded; the error's code when a stage failed (see liqcal --help
           throw new AppError('unavailable', `Job ${f.job ?? 'all'} of pipeline ${p.name} is running in ${l.owner}${l.runId ? ` (run ${l.runId})` : ''} since ${iso(l.acquiredAtMs)}, lease until ${iso(l.expiresAtMs)}. Wait for it to end (liqcal runs --db ${db}) and run again.`, { context: { lock: l } });
         }
         const r = o.result;
+        timedOut = r.stages.some((st) => st.status === 'failed') && r.error?.context.deadlineMs !== undefined;
         out.result({
           runId: r.runId, pipeline: r.pipeline, job: r.job, status: r.status, error: r.error ? r.error.toJSON() : null,
           dataWatermark: r.dataWatermarkMs === null ? null : iso(r.dataWatermarkMs), configHash: p.configHash,
@@ -133,7 +137,8 @@ Exit codes: 0 succeeded; the error's code when a stage failed (see liqcal --help
         dispose();
         store.close();
       }
-      if (signal.aborted) await exitWhenFlushed(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      // After a signal or a stage deadline, a stage's discarded work (CPU-bound training, a request) must not keep the process alive.
+      if (signal.aborted || timedOut) await exitWhenFlushed(typeof process.exitCode === 'number' ? process.exitCode : 0);
     });
 
   program.command('schedule')
@@ -157,7 +162,7 @@ once (catchUp). SIGTERM/SIGINT stops the daemon gracefully and it exits 0.`)
       const db = f.db ? resolve(f.db) : settingPath(p, p.config.store.db, 'data/liqcal.db');
       const { startScheduler } = await import('../../scheduler/daemon.ts');
       const { signal, dispose } = stopOnSignals(out, 'the scheduler');
-      const line = (x: unknown): void => { if (f.json) process.stdout.write(`${JSON.stringify(x)}\n`); };
+      const line = (x: unknown): void => { if (f.json) process.stdout.write(`${jsonForTerminal(JSON.stringify(redact(x)))}\n`); };
       try {
         const s = await startScheduler({
           pipeline: p, db, signal, ...(f.out ? { outDir: resolve(f.out) } : {}),
