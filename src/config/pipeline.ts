@@ -17,10 +17,12 @@ import { breakerConfigSchema } from '../calibration/circuit-breakers.ts';
 import { parsePolicyConfig, policyConfigSchema, type PolicyConfig } from '../calibration/config.ts';
 import { POLICY_NAMES } from '../calibration/policy-series.ts';
 import { AppError } from '../core/errors.ts';
+import { describeJsonPosition, parseJsonQuietly } from '../core/json-syntax.ts';
+import { refusePipelineUrlCredentials } from './pipeline-secrets.ts';
 import { INTERVALS, parseInstant } from '../core/time.ts';
 import { DATA_KINDS, VENUE_IDS } from '../ingest/types.ts';
-import { BreakerRailSchema, parseRailsConfig, ScalarRailSchema, TiersRailSchema, type RailsConfig } from '../params/rails.ts';
-import { canonicalJson, SCALAR_UPDATE_TYPES } from '../params/record.ts';
+import { parseRailsConfig, RailsOverrideSchema, type RailsConfig, type RailsOverride } from '../params/rails.ts';
+import { canonicalJson } from '../params/record.ts';
 
 /** The stages a job may run, in the only order they run in. */
 export const STAGE_NAMES = ['ingest', 'train', 'evaluate', 'recommend', 'publish', 'report'] as const;
@@ -39,12 +41,21 @@ const cronSchema = z.string().superRefine((s, ctx) => {
   }
 });
 
-/** Retries of a failing stage: attempts in all, and exponential backoff baseDelayMs · 2^(n−1) capped at maxDelayMs. */
+/**
+ * Retries of a failing stage: attempts in all, and exponential backoff baseDelayMs · 2^(n−1) capped at maxDelayMs
+ * (ms). A server's Retry-After, when longer, is waited up to maxRetryAfterMs (omitted: 120 000 ms).
+ */
 const retriesSchema = z.strictObject({
   maxAttempts: int.min(1).max(10).default(3),
   baseDelayMs: int.min(0).max(3_600_000).default(2_000),
   maxDelayMs: int.min(0).max(3_600_000).default(60_000),
+  maxRetryAfterMs: int.min(0).max(3_600_000).optional(),
 });
+
+/** A stage deadline, ms: from 100 ms (tests) to one day. */
+const stageTimeout = int.min(100).max(86_400_000);
+/** The default deadline of every stage, ms (30 min). */
+export const DEFAULT_STAGE_TIMEOUT_MS = 1_800_000;
 
 const simulatorVenue = z.strictObject({
   kind: z.literal('simulator'),
@@ -65,6 +76,12 @@ const liveVenue = z.strictObject({
   storeVenue: name.optional(),
   /** HTTP retries per request inside the client (default: the client's 5); the stage retries on top. */
   httpRetries: int.min(0).max(10).optional(),
+  /** Whole-response deadline of one HTTP attempt (connection, headers and the whole body), ms; default 30 000. */
+  requestTimeoutMs: int.min(100).max(600_000).optional(),
+  /** Total time one request may spend on attempts and the waits between them, ms; default 300 000. */
+  retryBudgetMs: int.min(100).max(3_600_000).optional(),
+  /** The longest wait a venue's Retry-After imposes inside the client, ms; default 120 000. */
+  maxRetryAfterMs: int.min(1).max(3_600_000).optional(),
   maxRps: z.number().positive().optional(),
   concurrency: int.min(1).max(16).default(2),
 });
@@ -78,16 +95,11 @@ const csvVenue = z.strictObject({
   files: z.record(z.string(), z.array(z.string().min(1)).min(1)),
 });
 
-/** Overrides of the parameter store's guard rails (any subset of DEFAULT_RAILS in src/params/rails.ts). */
-const railsOverrideSchema = z.strictObject({
-  markets: z.array(z.string().min(1)).nullable().optional(),
-  ttlMs: int.positive().optional(),
-  types: z.strictObject({
-    ...Object.fromEntries(SCALAR_UPDATE_TYPES.map((t) => [t, ScalarRailSchema.partial().optional()])) as Record<(typeof SCALAR_UPDATE_TYPES)[number], z.ZodOptional<ReturnType<typeof ScalarRailSchema.partial>>>,
-    leverageTiers: TiersRailSchema.partial().optional(),
-    circuitBreaker: BreakerRailSchema.partial().optional(),
-  }).optional(),
-});
+/**
+ * Overrides of the parameter store's guard rails (any subset of DEFAULT_RAILS in src/params/rails.ts). Tighten-only:
+ * the publish stage merges them over the store's rails and refuses (guardRail) any field that would loosen them.
+ */
+const railsOverrideSchema = RailsOverrideSchema;
 
 const modelSpecSchema = z.looseObject({ kind: z.enum(['ewma', 'garch', 'har', 'ml']) });
 
@@ -151,7 +163,17 @@ export const pipelineSchema = z.strictObject({
     graceMs: int.min(0).max(600_000).default(10_000),
     /** Lease of a job's cross-process lock, renewed every third of it while the job runs. */
     leaseMs: int.min(1_000).max(3_600_000).default(60_000),
-  }).default({ graceMs: 10_000, leaseMs: 60_000 }),
+    /**
+     * Deadline of each stage, all its attempts included, ms (default 30 min): past it the stage and the run are
+     * recorded failed, the stage's work is cancelled and the job's lock is released.
+     */
+    stageTimeoutMs: stageTimeout.default(DEFAULT_STAGE_TIMEOUT_MS),
+    /** Per-stage deadlines overriding stageTimeoutMs, ms, e.g. { "train": 7200000 }. */
+    stageTimeoutsMs: z.strictObject({
+      ingest: stageTimeout.optional(), train: stageTimeout.optional(), evaluate: stageTimeout.optional(),
+      recommend: stageTimeout.optional(), publish: stageTimeout.optional(), report: stageTimeout.optional(),
+    }).optional(),
+  }).default({ graceMs: 10_000, leaseMs: 60_000, stageTimeoutMs: DEFAULT_STAGE_TIMEOUT_MS }),
   jobs: z.array(z.strictObject({
     name,
     cron: cronSchema,
@@ -214,8 +236,10 @@ export interface Pipeline {
   readonly asOfMs: number | null;
   /** The policy configuration with every default (and cross-field checks passed). */
   readonly policyConfig: PolicyConfig;
-  /** The guard rails: DEFAULT_RAILS overlaid by `params.rails`. */
+  /** `params.rails` overlaid on DEFAULT_RAILS: checked when the file is loaded, for display; the store's rails are what apply. */
   readonly rails: RailsConfig;
+  /** `params.rails` as written (null if absent): applied over the store's rails at publish time, tighten-only. */
+  readonly railsOverride: RailsOverride | null;
 }
 
 /** Formats a zod issue path as `jobs[0].cron` (empty path: `(root)`). */
@@ -229,6 +253,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
  * Throws a `config` AppError listing every bad field as `file: path: problem`.
  */
 export function parsePipeline(json: unknown, file: string): Pipeline {
+  // Before zod: no message may echo a password, and the checked config is copied into the run ledger.
+  refusePipelineUrlCredentials(json, file);
   const r = pipelineSchema.safeParse(json);
   if (!r.success) {
     const issues = r.error.issues.slice(0, 8).map((i) => `${file}: ${formatPath(i.path)}: ${i.message}`);
@@ -242,6 +268,7 @@ export function parsePipeline(json: unknown, file: string): Pipeline {
     file, dir: resolve(dirname(file)), name: config.name ?? basename(file, extname(file)), config,
     configHash: createHash('sha256').update(canonicalJson(config)).digest('hex'),
     asOfMs: config.asOf === undefined ? null : parseInstant(config.asOf, 'asOf'), policyConfig, rails,
+    railsOverride: config.params.rails ?? null,
   };
 }
 
@@ -253,12 +280,8 @@ export function loadPipeline(path: string): Pipeline {
   } catch (e) {
     throw new AppError('io', `Cannot read the pipeline file ${path}: ${(e as Error).message}. Check the --pipeline path (the shipped ones are in pipelines/).`, { context: { path } });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new AppError('config', `${path}: (root): not valid JSON (${(e as Error).message}). Fix the syntax; pipelines/README.md has a complete example.`, { context: { path } });
-  }
+  // JSON.parse's message quotes the text around the error, which may be a password: give the position only.
+  const json = parseJsonQuietly(text, (at) => new AppError('config', `${path}: (root): not valid JSON at ${describeJsonPosition(at)}. Fix the syntax there; pipelines/README.md has a complete example.`, { context: { path, ...(at ? { line: at.line, column: at.column } : {}) } }));
   return parsePipeline(json, path);
 }
 
@@ -270,6 +293,16 @@ export function pipelinePath(p: Pipeline, path: string): string {
 /** A path setting: the file's value resolved against its directory, or the default resolved against the working directory. */
 export function settingPath(p: Pipeline, value: string | undefined, fallback: string): string {
   return value === undefined ? resolve(fallback) : pipelinePath(p, value);
+}
+
+/** The deadline of `stage` in ms: its `runtime.stageTimeoutsMs` entry, else `runtime.stageTimeoutMs`. */
+export function stageTimeoutMs(config: PipelineConfig, stage: StageName): number {
+  return config.runtime.stageTimeoutsMs?.[stage] ?? config.runtime.stageTimeoutMs;
+}
+
+/** The config field that sets the deadline of `stage` (named in timeout errors). */
+export function stageTimeoutSetting(config: PipelineConfig, stage: StageName): string {
+  return config.runtime.stageTimeoutsMs?.[stage] !== undefined ? `runtime.stageTimeoutsMs.${stage}` : 'runtime.stageTimeoutMs';
 }
 
 /** What `liqcal run` runs: one job by name, or with no name every stage any job declares (job "all"). */

@@ -18,6 +18,8 @@ export type ErrorKind =
   | 'config'
   | 'io'
   | 'guardRail'
+  | 'usage'
+  | 'unusable'
   | 'internal';
 
 /** Structured context attached to an error (venue, endpoint, file, line, field paths…). */
@@ -63,8 +65,13 @@ export function formatIssues(issues: readonly { path: readonly PropertyKey[]; me
   return parts.join('; ');
 }
 
-/** Process exit codes, documented in the README. */
-export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok' | 'usage', number>> = {
+/**
+ * Process exit codes, documented in the README and `liqcal --help`: 2 `usage` (a malformed option or argument, e.g. an
+ * id that is not a positive decimal integer), 10 `guardRail` (refused by a guard rail, including a rails override that
+ * would loosen the store's rails, or a lost publish race), 11 `unusable` (no usable value: nothing published for that
+ * market and type, or the head is expired, disabled or the store is paused).
+ */
+export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok', number>> = {
   ok: 0,
   internal: 1,
   usage: 2,
@@ -80,4 +87,5 @@ export const EXIT_CODES: Readonly<Record<ErrorKind | 'ok' | 'usage', number>> = 
   notSupported: 8,
   io: 9,
   guardRail: 10,
+  unusable: 11,
 };

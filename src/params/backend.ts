@@ -6,9 +6,10 @@
  * Audit model: a record row is inserted once; its content (market, type, values, times, key, base version) never
  * changes. Its lifecycle moves only through {@link ParamTx.transition}, a guarded update (expected state → next
  * state, per `TRANSITIONS`) that appends one {@link ParamEvent} in the same transaction. Settings changes append to
- * a settings log. Nothing is deleted. The head of each (market, type) — the last published record and its version —
+ * a settings log, and every change of the guard rails to the versioned rails log (who, when, why). Nothing is deleted. The head of each (market, type) — the last published record and its version —
  * changes only through the compare-and-set {@link ParamTx.casHead}.
  */
+import type { RailsConfig } from './rails.ts';
 import type { Rejection, UpdateRecord, UpdateState, UpdateType } from './record.ts';
 
 /** A record before the backend assigns its `updateId` (lifecycle fields are set by the backend: see insert). */
@@ -79,6 +80,30 @@ export interface SettingsChange {
   readonly note?: string;
 }
 
+/** One version of the store's guard rails: the complete rails as set, and who set them, when and why. */
+export interface StoredRails {
+  /** 1, 2, … in the order they were set (gapless). */
+  readonly version: number;
+  /** The complete rails of this version (fields added later read as their defaults). */
+  readonly rails: RailsConfig;
+  /** When they were set (epoch ms). */
+  readonly atMs: number;
+  /** Who set them. */
+  readonly actor: string;
+  /** Why (required). */
+  readonly reason: string;
+}
+
+/** A change of the store's rails, appended to the rails log as the next version. */
+export interface RailsChange {
+  readonly rails: RailsConfig;
+  readonly atMs: number;
+  /** Who (non-empty). */
+  readonly actor: string;
+  /** Why (non-empty). */
+  readonly reason: string;
+}
+
 /** A history query; results are ordered by `updateId` ascending. */
 export interface HistoryQuery {
   readonly market?: string;
@@ -110,6 +135,10 @@ export interface ParamReader {
   events(updateId?: number): Promise<ParamEvent[]>;
   /** The current settings. */
   settings(): Promise<StoreSettings>;
+  /** The store's current rails (the latest version), or null if none were ever set (then DEFAULT_RAILS apply). */
+  rails(): Promise<StoredRails | null>;
+  /** Every version of the store's rails, oldest first. */
+  railsHistory(): Promise<StoredRails[]>;
 }
 
 /** Operations inside one atomic section. */
@@ -130,6 +159,8 @@ export interface ParamTx extends ParamReader {
   nextPublishSeq(): Promise<number>;
   /** Appends a settings change and returns the new settings. */
   changeSettings(change: SettingsChange): Promise<StoreSettings>;
+  /** Appends the next version of the store's rails (version = current + 1) and returns it. */
+  setRails(change: RailsChange): Promise<StoredRails>;
 }
 
 /**

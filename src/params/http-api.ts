@@ -22,7 +22,8 @@ export const MAX_HISTORY_LIMIT = 1000;
 export const MIN_TOKEN_LENGTH = 16;
 
 const Market = z.string().min(1).max(64);
-const Id = z.string().regex(/^\d{1,15}$/, 'must be a positive integer').transform(Number).pipe(z.number().int().positive());
+/** A positive decimal integer as typed (no sign, exponent, hex or leading zeros; at most 15 digits, so a safe integer). */
+const Id = z.string().regex(/^[1-9][0-9]{0,14}$/, 'must be a positive decimal integer without leading zeros').transform(Number).pipe(z.number().int().positive());
 
 /** Query of `/v1/latest`. */
 export const LatestQuerySchema = z.strictObject({ market: Market, type: z.enum(UPDATE_TYPES) });

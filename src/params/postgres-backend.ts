@@ -7,14 +7,15 @@
  * bumped inside that section, so they are gapless and increase in commit order. The head compare-and-set is an
  * `UPDATE … WHERE version = $expected` (or an insert that must not conflict), correct even without the lock. Commits
  * use `synchronous_commit = on`, so an acknowledged publish is on disk. The schema lives in its own PostgreSQL schema
- * (default `liqcal`), created by an idempotent, versioned migration; a trigger forbids deletes and any change other
+ * (default `liqcal`), created by idempotent, versioned migrations (the guard rails' log is migration 2); a trigger forbids deletes and any change other
  * than an allowed state transition with its lifecycle fields, so the history is append-only at the database too.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { AppError } from '../core/errors.ts';
 import { childLog } from '../core/log.ts';
-import type { Head, HistoryQuery, NewRecord, ParamBackend, ParamEvent, ParamReader, ParamTx, SettingsChange, StoreSettings, Transition } from './backend.ts';
+import type { Head, HistoryQuery, NewRecord, ParamBackend, ParamEvent, ParamReader, ParamTx, RailsChange, SettingsChange, StoredRails, StoreSettings, Transition } from './backend.ts';
+import { parseStoredRails } from './rails.ts';
 import { parseUpdateRecord, TRANSITIONS, UPDATE_STATES, type UpdateRecord, type UpdateState, type UpdateType } from './record.ts';
 
 /** Options for {@link openPostgresBackend}. */
@@ -122,6 +123,29 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [{
     CREATE TRIGGER param_events_append_only BEFORE UPDATE OR DELETE ON {s}.param_events FOR EACH ROW EXECUTE FUNCTION {s}.param_append_only();
     CREATE TRIGGER param_settings_append_only BEFORE UPDATE OR DELETE ON {s}.param_settings_log FOR EACH ROW EXECUTE FUNCTION {s}.param_append_only();
   `,
+}, {
+  version: 2,
+  // The store's guard rails, versioned and append-only (the SQLite store's migration 5): one row per version, the
+  // complete rails as JSON with who set them and why; versions advance by one; no update, delete or truncate.
+  sql: `
+    CREATE TABLE {s}.param_rails_log (
+      version INTEGER PRIMARY KEY CHECK (version >= 1),
+      rails TEXT NOT NULL,
+      at_ms BIGINT NOT NULL,
+      actor TEXT NOT NULL CHECK (length(btrim(actor)) > 0),
+      reason TEXT NOT NULL CHECK (length(btrim(reason)) > 0)
+    );
+    CREATE FUNCTION {s}.param_rails_version_step() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.version <> COALESCE((SELECT MAX(version) FROM {s}.param_rails_log), 0) + 1 THEN
+        RAISE EXCEPTION 'param_rails_log versions advance by one';
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER param_rails_version_step BEFORE INSERT ON {s}.param_rails_log FOR EACH ROW EXECUTE FUNCTION {s}.param_rails_version_step();
+    CREATE TRIGGER param_rails_append_only BEFORE UPDATE OR DELETE ON {s}.param_rails_log FOR EACH ROW EXECUTE FUNCTION {s}.param_append_only();
+    CREATE TRIGGER param_rails_no_truncate BEFORE TRUNCATE ON {s}.param_rails_log FOR EACH STATEMENT EXECUTE FUNCTION {s}.param_append_only();
+  `,
 }];
 
 interface RecordRow {
@@ -131,6 +155,7 @@ interface RecordRow {
   rejection: string | null; state_changed_at_ms: string;
 }
 interface EventRow { event_id: string; update_id: string; from_state: string | null; to_state: string; at_ms: string; actor: string; detail: string | null }
+interface RailsRow { version: number; rails: string; at_ms: string; actor: string; reason: string }
 
 const num = (x: string | number): number => Number(x);
 const numOrNull = (x: string | number | null): number | null => (x === null ? null : Number(x));
@@ -151,6 +176,15 @@ function toEvent(r: EventRow): ParamEvent {
     eventId: num(r.event_id), updateId: num(r.update_id), fromState: r.from_state as UpdateState | null, toState: r.to_state as UpdateState,
     atMs: num(r.at_ms), actor: r.actor, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
   };
+}
+
+function toRails(r: RailsRow): StoredRails {
+  const where = `PostgreSQL rails version ${r.version}`;
+  let json: unknown;
+  try { json = JSON.parse(r.rails) as unknown; } catch (e) {
+    throw new AppError('schema', `The ${where} is not valid JSON (${(e as Error).message}). The store may be damaged.`, { context: { version: r.version }, cause: e });
+  }
+  return { version: r.version, rails: parseStoredRails(json, where), atMs: num(r.at_ms), actor: r.actor, reason: r.reason };
 }
 
 /** Anything that runs a parameterised query: the pool (outside atomic) or the transaction's client. */
@@ -223,6 +257,15 @@ class PgReader implements ParamReader {
     if (!r) return { paused: false, allowedMarkets: null, changedAtMs: null, changedBy: null };
     return { paused: r.paused, allowedMarkets: r.allowed_markets === null ? null : (JSON.parse(r.allowed_markets) as string[]), changedAtMs: num(r.at_ms), changedBy: r.actor };
   }
+
+  async rails(): Promise<StoredRails | null> {
+    const [r] = await this.rows<RailsRow>('SELECT * FROM {s}.param_rails_log ORDER BY version DESC LIMIT 1');
+    return r ? toRails(r) : null;
+  }
+
+  async railsHistory(): Promise<StoredRails[]> {
+    return (await this.rows<RailsRow>('SELECT * FROM {s}.param_rails_log ORDER BY version')).map(toRails);
+  }
 }
 
 /** Writes, available only inside {@link PostgresBackend.atomic} (the client holds the store's advisory lock). */
@@ -294,6 +337,13 @@ class PgTx extends PgReader implements ParamTx {
     await this.rows('INSERT INTO {s}.param_settings_log (paused, allowed_markets, at_ms, actor, note) VALUES ($1, $2, $3, $4, $5)',
       [paused, allowed === null ? null : JSON.stringify(allowed), change.atMs, change.actor, change.note ?? null]);
     return { paused, allowedMarkets: allowed, changedAtMs: change.atMs, changedBy: change.actor };
+  }
+
+  async setRails(change: RailsChange): Promise<StoredRails> {
+    // The next version under the store's lock (so gapless); the trigger re-checks that it advances by one.
+    const [r] = await this.rows<RailsRow>(`INSERT INTO {s}.param_rails_log (version, rails, at_ms, actor, reason)
+      SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4 FROM {s}.param_rails_log RETURNING *`, [JSON.stringify(change.rails), change.atMs, change.actor, change.reason]);
+    return toRails(r!);
   }
 }
 

@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import { AppError, formatIssues } from '../core/errors.ts';
+import { iso } from '../core/time.ts';
 import {
-  CIRCUIT_BREAKER_STATES, DEFAULT_TTL_MS, isScalarType, UPDATE_TYPES,
+  canonicalJson, CIRCUIT_BREAKER_STATES, DEFAULT_TTL_MS, isScalarType, UPDATE_TYPES,
   type CircuitBreakerValue, type LeverageTier, type ParamValue, type Rejection, type ScalarUpdateType, type UpdateType,
 } from './record.ts';
 
@@ -15,21 +16,30 @@ export const MaxChangeSchema = z.strictObject({ mode: z.enum(['relative', 'absol
 /** Maximum change per update. */
 export type MaxChange = z.infer<typeof MaxChangeSchema>;
 
-/** Rails of a scalar type: debounce (ms), max change (null = unlimited), hard bounds [min, max], zero allowed, auto-approvable. */
+/** The longest lifetime any rails may give an update (30 days, in ms): even the loosest rails cannot make a value live for ever. */
+export const MAX_LIFETIME_LIMIT_MS = 30 * 24 * 3_600_000;
+
+/** Debounce between published updates of one (market, type), in ms. */
+const MinDelayMs = z.number().int().nonnegative().max(MAX_LIFETIME_LIMIT_MS).describe('Minimum delay between published updates of one (market, type), in ms.');
+/** Maximum lifetime of an update of the type: `expiresAt − timestamp` may not exceed it, in ms. */
+const MaxTtlMs = z.number().int().positive().max(MAX_LIFETIME_LIMIT_MS).describe('Maximum lifetime of an update (expiresAt − timestamp), in ms.');
+
+/** Rails of a scalar type: debounce (ms), max change (null = unlimited), hard bounds [min, max], zero allowed, auto-approvable, max lifetime (ms). */
 export const ScalarRailSchema = z.strictObject({
-  minDelayMs: z.number().int().nonnegative(),
+  minDelayMs: MinDelayMs,
   maxChange: MaxChangeSchema.nullable(),
   min: z.number(),
   max: z.number(),
   allowZero: z.boolean(),
   autoApprove: z.boolean(),
+  maxTtlMs: MaxTtlMs,
 });
 /** Rails of a scalar type. */
 export type ScalarRail = z.infer<typeof ScalarRailSchema>;
 
-/** Rails of the leverage-tier table: ratio bounds, leverage bounds, tier count, max change of each ratio at any notional. */
+/** Rails of the leverage-tier table: ratio bounds, leverage bounds, tier count, max change of each ratio at any notional, max lifetime (ms). */
 export const TiersRailSchema = z.strictObject({
-  minDelayMs: z.number().int().nonnegative(),
+  minDelayMs: MinDelayMs,
   maxChange: MaxChangeSchema.nullable(),
   minRatio: z.number().positive(),
   maxRatio: z.number().max(1),
@@ -37,16 +47,18 @@ export const TiersRailSchema = z.strictObject({
   maxLeverage: z.number().min(1),
   maxTiers: z.number().int().positive(),
   autoApprove: z.boolean(),
+  maxTtlMs: MaxTtlMs,
 });
 /** Rails of the leverage-tier table. */
 export type TiersRail = z.infer<typeof TiersRailSchema>;
 
-/** Rails of the circuit breaker: debounce, auto-approval, and whether a move to a less restrictive state may be auto-approved. */
+/** Rails of the circuit breaker: debounce, auto-approval, whether a move to a less restrictive state may be auto-approved, max lifetime (ms). */
 export const BreakerRailSchema = z.strictObject({
-  minDelayMs: z.number().int().nonnegative(),
+  minDelayMs: MinDelayMs,
   autoApprove: z.boolean(),
   autoApproveDeescalation: z.boolean(),
   requireReasons: z.boolean(),
+  maxTtlMs: MaxTtlMs,
 });
 /** Rails of the circuit breaker. */
 export type BreakerRail = z.infer<typeof BreakerRailSchema>;
@@ -55,27 +67,31 @@ const H = 3_600_000;
 /**
  * Safe defaults. Ratios are fractions (0.01 = 1 percentage point). Debounce 1 h for margins (Aave uses 1–3 days for
  * rates and caps; liqcal recalibrates hourly); absolute steps as Aave does for LTV/LT/LB; maxLeverage relative ±25%;
- * zero refused except for the latency buffer; the breaker may escalate at once but a person approves de-escalation.
+ * zero refused except for the latency buffer; the breaker may escalate at once but a person approves de-escalation;
+ * every update lives at most 6 h (Aave's injector expiry).
  */
 export const DEFAULT_RAILS = {
   markets: null as string[] | null,
   ttlMs: DEFAULT_TTL_MS,
   types: {
-    maintenanceMarginRatio: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.01 }, min: 0.001, max: 0.5, allowZero: false, autoApprove: true },
-    initialMarginRatio: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.02 }, min: 0.002, max: 1, allowZero: false, autoApprove: true },
-    liquidationPenalty: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.005 }, min: 0.0005, max: 0.2, allowZero: false, autoApprove: true },
-    oracleLatencyBufferBps: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 25 }, min: 0, max: 1000, allowZero: true, autoApprove: true },
-    closeFactor: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.25 }, min: 0.05, max: 1, allowZero: false, autoApprove: true },
-    maxLeverage: { minDelayMs: H, maxChange: { mode: 'relative', limit: 0.25 }, min: 1, max: 125, allowZero: false, autoApprove: true },
-    leverageTiers: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.01 }, minRatio: 0.001, maxRatio: 1, minLeverage: 1, maxLeverage: 125, maxTiers: 20, autoApprove: true },
-    circuitBreaker: { minDelayMs: 0, autoApprove: true, autoApproveDeescalation: false, requireReasons: true },
+    maintenanceMarginRatio: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.01 }, min: 0.001, max: 0.5, allowZero: false, autoApprove: true, maxTtlMs: DEFAULT_TTL_MS },
+    initialMarginRatio: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.02 }, min: 0.002, max: 1, allowZero: false, autoApprove: true, maxTtlMs: DEFAULT_TTL_MS },
+    liquidationPenalty: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.005 }, min: 0.0005, max: 0.2, allowZero: false, autoApprove: true, maxTtlMs: DEFAULT_TTL_MS },
+    oracleLatencyBufferBps: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 25 }, min: 0, max: 1000, allowZero: true, autoApprove: true, maxTtlMs: DEFAULT_TTL_MS },
+    closeFactor: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.25 }, min: 0.05, max: 1, allowZero: false, autoApprove: true, maxTtlMs: DEFAULT_TTL_MS },
+    maxLeverage: { minDelayMs: H, maxChange: { mode: 'relative', limit: 0.25 }, min: 1, max: 125, allowZero: false, autoApprove: true, maxTtlMs: DEFAULT_TTL_MS },
+    leverageTiers: { minDelayMs: H, maxChange: { mode: 'absolute', limit: 0.01 }, minRatio: 0.001, maxRatio: 1, minLeverage: 1, maxLeverage: 125, maxTiers: 20, autoApprove: true, maxTtlMs: DEFAULT_TTL_MS },
+    circuitBreaker: { minDelayMs: 0, autoApprove: true, autoApproveDeescalation: false, requireReasons: true, maxTtlMs: DEFAULT_TTL_MS },
   },
 } satisfies { markets: string[] | null; ttlMs: number; types: Record<ScalarUpdateType, ScalarRail> & { leverageTiers: TiersRail; circuitBreaker: BreakerRail } };
 
+const TtlMs = z.number().int().positive().max(MAX_LIFETIME_LIMIT_MS).describe('Default lifetime of an update after its timestamp, in ms (capped by the type\'s maxTtlMs).');
+const Markets = z.array(z.string().min(1)).nullable().describe('Markets allowed to publish; null = any.');
+
 /** The full rails config. */
 export const RailsConfigSchema = z.strictObject({
-  markets: z.array(z.string().min(1)).nullable().describe('Markets allowed to publish; null = any.'),
-  ttlMs: z.number().int().positive().describe('Default lifetime of an update after its timestamp, in ms.'),
+  markets: Markets,
+  ttlMs: TtlMs,
   types: z.strictObject({
     ...Object.fromEntries(UPDATE_TYPES.filter(isScalarType).map((t) => [t, ScalarRailSchema])) as Record<ScalarUpdateType, typeof ScalarRailSchema>,
     leverageTiers: TiersRailSchema,
@@ -85,25 +101,141 @@ export const RailsConfigSchema = z.strictObject({
 /** The full rails config. */
 export type RailsConfig = z.infer<typeof RailsConfigSchema>;
 
-const OverrideSchema = z.strictObject({
-  markets: z.array(z.string().min(1)).nullable().optional(),
-  ttlMs: z.number().int().positive().optional(),
+/** Any subset of a rails config (a rails file, a pipeline's `params.rails`, a per-command `--rails` override). */
+export const RailsOverrideSchema = z.strictObject({
+  markets: Markets.optional(),
+  ttlMs: TtlMs.optional(),
   types: z.strictObject({
     ...Object.fromEntries(UPDATE_TYPES.filter(isScalarType).map((t) => [t, ScalarRailSchema.partial().optional()])) as Record<ScalarUpdateType, z.ZodOptional<ReturnType<typeof ScalarRailSchema.partial>>>,
     leverageTiers: TiersRailSchema.partial().optional(),
     circuitBreaker: BreakerRailSchema.partial().optional(),
   }).optional(),
 });
+/** Any subset of a rails config; a full {@link RailsConfig} is one too. */
+export type RailsOverride = z.infer<typeof RailsOverrideSchema>;
 
-/** Parses a rails config file (any subset of fields) merged over {@link DEFAULT_RAILS}; throws a `config` AppError naming bad fields. */
-export function parseRailsConfig(x: unknown = {}, where = 'rails config'): RailsConfig {
-  const o = OverrideSchema.safeParse(x);
+/** Checks a rails subset (e.g. a `--rails` file) without merging it; throws a `config` AppError naming bad fields. */
+export function parseRailsOverride(x: unknown = {}, where = 'rails config'): RailsOverride {
+  const o = RailsOverrideSchema.safeParse(x);
   if (!o.success) throw new AppError('config', `The ${where} is invalid: ${formatIssues(o.error.issues)}. See DEFAULT_RAILS in src/params/rails.ts for the fields.`, { context: { where } });
-  const types = Object.fromEntries(UPDATE_TYPES.map((t) => [t, { ...DEFAULT_RAILS.types[t], ...(o.data.types?.[t] ?? {}) }]));
-  const merged = RailsConfigSchema.parse({ markets: o.data.markets === undefined ? DEFAULT_RAILS.markets : o.data.markets, ttlMs: o.data.ttlMs ?? DEFAULT_RAILS.ttlMs, types });
+  return o.data;
+}
+
+/** Merges a checked subset over `base` (field by field; a given `maxChange` replaces the base's whole) and checks the result (min ≤ max). */
+export function applyRailsOverride(base: RailsConfig, o: RailsOverride, where = 'rails config'): RailsConfig {
+  const types = Object.fromEntries(UPDATE_TYPES.map((t) => [t, { ...base.types[t], ...(o.types?.[t] ?? {}) }]));
+  const merged = RailsConfigSchema.parse({ markets: o.markets === undefined ? base.markets : o.markets, ttlMs: o.ttlMs ?? base.ttlMs, types });
   for (const t of UPDATE_TYPES.filter(isScalarType)) {
     const r = merged.types[t];
     if (!(r.min <= r.max)) throw new AppError('config', `The ${where} gives ${t} min ${r.min} above max ${r.max}. Make min ≤ max.`, { context: { where, type: t } });
+  }
+  const tr = merged.types.leverageTiers;
+  if (!(tr.minRatio <= tr.maxRatio) || !(tr.minLeverage <= tr.maxLeverage)) {
+    throw new AppError('config', `The ${where} gives leverageTiers a minimum above its maximum (ratio [${tr.minRatio}, ${tr.maxRatio}], leverage [${tr.minLeverage}, ${tr.maxLeverage}]). Make each min ≤ max.`, { context: { where, type: 'leverageTiers' } });
+  }
+  return merged;
+}
+
+/** Parses a rails config file (any subset of fields) merged over {@link DEFAULT_RAILS}; throws a `config` AppError naming bad fields. */
+export function parseRailsConfig(x: unknown = {}, where = 'rails config'): RailsConfig {
+  return applyRailsOverride(RailsConfigSchema.parse(DEFAULT_RAILS), parseRailsOverride(x, where), where);
+}
+
+/** Parses rails read back from a store (merged over the defaults, so rows written before a field existed still read); throws `schema`. */
+export function parseStoredRails(x: unknown, where: string): RailsConfig {
+  try {
+    return parseRailsConfig(x, where);
+  } catch (e) {
+    throw new AppError('schema', `The ${where} is malformed: ${(e as Error).message} The store may be damaged or written by another version.`, { context: { where }, cause: e });
+  }
+}
+
+/** The default lifetime of an update of `type` under `rails`: `ttlMs`, capped by the type's `maxTtlMs`, in ms. */
+export function defaultLifetimeMs(rails: RailsConfig, type: UpdateType): number {
+  return Math.min(rails.ttlMs, rails.types[type].maxTtlMs);
+}
+
+/** One field that differs between two rails configs (dotted path such as `types.closeFactor.minDelayMs`). */
+export interface RailsFieldChange {
+  readonly field: string;
+  readonly from: unknown;
+  readonly to: unknown;
+  /** True when `to` is less safe than `from` (the change loosens the rails). */
+  readonly loosens: boolean;
+  /** Why it loosens, as a phrase (empty when it does not). */
+  readonly why: string;
+}
+
+type RailField = keyof ScalarRail | keyof TiersRail | keyof BreakerRail;
+/**
+ * Which way each per-type field loosens: `lower` = a smaller number is less safe, `higher` = a larger number,
+ * `true`/`false` = that boolean value is less safe than the other; `maxChange` has its own rule.
+ * Typed over every field, so a new rail field cannot be added without saying which way it loosens.
+ */
+const LOOSER: Record<Exclude<RailField, 'maxChange'>, 'lower' | 'higher' | 'true' | 'false'> = {
+  minDelayMs: 'lower', min: 'lower', minRatio: 'lower', minLeverage: 'lower',
+  max: 'higher', maxRatio: 'higher', maxLeverage: 'higher', maxTiers: 'higher', maxTtlMs: 'higher',
+  allowZero: 'true', autoApprove: 'true', autoApproveDeescalation: 'true', requireReasons: 'false',
+};
+
+function fieldLoosens(key: Exclude<RailField, 'maxChange'>, from: number | boolean, to: number | boolean): string {
+  switch (LOOSER[key]) {
+    case 'lower': return (to as number) < (from as number) ? `a smaller ${key}` : '';
+    case 'higher': return (to as number) > (from as number) ? `a larger ${key}` : '';
+    case 'true': return to === true && from === false ? `${key} true where the base says false` : '';
+    case 'false': return to === false && from === true ? `${key} false where the base says true` : '';
+  }
+}
+
+function maxChangeLoosens(from: MaxChange | null, to: MaxChange | null): string {
+  if (from === null) return '';
+  if (to === null) return 'an unlimited maxChange';
+  if (to.mode !== from.mode) return `maxChange mode ${to.mode} instead of ${from.mode} (not comparable, so not provably tighter)`;
+  return to.limit > from.limit ? 'a larger maxChange' : '';
+}
+
+function marketsLoosen(from: readonly string[] | null, to: readonly string[] | null): string {
+  if (from === null) return '';
+  if (to === null) return 'any market where the base allows a list';
+  const extra = to.filter((m) => !from.includes(m));
+  return extra.length ? `markets the base does not allow (${extra.join(', ')})` : '';
+}
+
+/** Every field that differs from `from` to `to`, with whether the change loosens the rails; in a stable order. */
+export function diffRails(from: RailsConfig, to: RailsConfig): RailsFieldChange[] {
+  const out: RailsFieldChange[] = [];
+  const add = (field: string, a: unknown, b: unknown, why: string): void => {
+    if (canonicalJson(a) !== canonicalJson(b)) out.push({ field, from: a, to: b, loosens: why !== '', why });
+  };
+  add('markets', from.markets, to.markets, marketsLoosen(from.markets, to.markets));
+  add('ttlMs', from.ttlMs, to.ttlMs, to.ttlMs > from.ttlMs ? 'a longer default lifetime' : '');
+  for (const t of UPDATE_TYPES) {
+    const a = from.types[t] as Record<string, unknown>;
+    const b = to.types[t] as Record<string, unknown>;
+    for (const key of Object.keys(a)) {
+      const why = key === 'maxChange'
+        ? maxChangeLoosens(a[key] as MaxChange | null, b[key] as MaxChange | null)
+        : fieldLoosens(key as Exclude<RailField, 'maxChange'>, a[key] as number | boolean, b[key] as number | boolean);
+      add(`types.${t}.${key}`, a[key], b[key], why);
+    }
+  }
+  return out;
+}
+
+/**
+ * Applies a caller's override (a per-command `--rails` file, a pipeline's `params.rails`, the library option) over the
+ * store's rails, tighten-only: if any field would loosen them, throws a `guardRail` AppError (exit code 10) naming
+ * every such field, so nobody proposing or publishing can widen what the store allows. `where` names the override and
+ * `base` the store's rails (e.g. "the store's rails (version 3, set by alice)").
+ */
+export function tightenRails(storeRails: RailsConfig, override: RailsOverride, where: string, base: string): RailsConfig {
+  const merged = applyRailsOverride(storeRails, parseRailsOverride(override, where), where);
+  const loose = diffRails(storeRails, merged).filter((c) => c.loosens);
+  if (loose.length > 0) {
+    const list = loose.slice(0, 5).map((c) => `${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)} (${c.why})`).join('; ');
+    throw new AppError('guardRail', `The ${where} would loosen ${base}: ${list}${loose.length > 5 ? `; … and ${loose.length - 5} more` : ''}. An override may only tighten the store's rails; change them for everyone with \`liqcal params rails set --file F --by NAME --reason TEXT\` (audited).`, {
+      context: { rule: 'railsOverride', where, fields: loose.map((c) => c.field), changes: loose.map(({ field, from, to }) => ({ field, from, to })) },
+    });
   }
   return merged;
 }
@@ -227,7 +359,10 @@ export interface RailInput {
   readonly headPublishedAt: number | null;
   /** Other parameters of the market to check invariants against, without this update's type. */
   readonly others: MarketView;
+  /** When the update expires (epoch ms). */
   readonly expiresAt: number;
+  /** When the update was proposed (epoch ms; default `nowMs`): `expiresAt − timestamp` is bounded by the type's `maxTtlMs`. */
+  readonly timestamp?: number;
   readonly nowMs: number;
   readonly paused: boolean;
   readonly allowedMarkets: readonly string[] | null;
@@ -235,13 +370,18 @@ export interface RailInput {
   readonly phase: 'propose' | 'approve' | 'publish';
 }
 
-/** Runs the rails of `phase` in order (pause, allowlist, expiry, value, max change, invariants, debounce); returns the first refusal or null. */
+/** Runs the rails of `phase` in order (pause, allowlist, expiry, max lifetime, value, max change, invariants, debounce); returns the first refusal or null. */
 export function checkRails(x: RailInput): Rejection | null {
   if (x.phase === 'publish' && x.paused) return reject('pause', 'The parameter store is paused; nothing publishes until `liqcal params resume`.', { paused: true });
   for (const list of [x.rails.markets, x.allowedMarkets]) {
     if (list !== null && !list.includes(x.market)) return reject('allowlist', `Market ${x.market} is not on the allowlist (${list.join(', ') || 'empty'}); add it before publishing.`, { market: x.market, allowed: list });
   }
-  if (x.nowMs >= x.expiresAt) return reject('expiry', `The update expired at ${new Date(x.expiresAt).toISOString()}; propose a fresh one.`, { expiresAt: x.expiresAt, nowMs: x.nowMs });
+  if (x.nowMs >= x.expiresAt) return reject('expiry', `The update expired at ${iso(x.expiresAt)} (now is ${iso(x.nowMs)}); propose a fresh one with a later expiresAt, or leave expiresAt out for the default lifetime.`, { expiresAt: x.expiresAt, nowMs: x.nowMs });
+  const timestamp = x.timestamp ?? x.nowMs;
+  const maxTtlMs = x.rails.types[x.updateType].maxTtlMs;
+  if (x.expiresAt - timestamp > maxTtlMs) {
+    return reject('maxTtl', `The update would live until ${iso(x.expiresAt)}, ${fmt((x.expiresAt - timestamp) / 3_600_000)} h after its timestamp ${iso(timestamp)}, longer than the ${fmt(maxTtlMs / 3_600_000)} h (${maxTtlMs} ms) that ${x.updateType} updates may live; give an expiresAt at most ${timestamp + maxTtlMs} (${iso(timestamp + maxTtlMs)}), or leave it out for the default.`, { expiresAt: x.expiresAt, timestamp, lifetimeMs: x.expiresAt - timestamp, maxTtlMs });
+  }
   const v = checkValue(x.rails, x.updateType, x.newValue);
   if (v) return v;
   if (x.headValue !== null) { const c = checkChange(x.rails, x.updateType, x.headValue, x.newValue, 'published head'); if (c) return c; }

@@ -1,5 +1,5 @@
 /**
- * The embedded parameter-store backend on better-sqlite3 (tables from migration 2). better-sqlite3 is synchronous;
+ * The embedded parameter-store backend on better-sqlite3 (tables from migrations 2 and 5). better-sqlite3 is synchronous;
  * the async interface is kept cheap: every method runs its statement at once and returns a resolved promise, and
  * atomic sections are serialised by an in-process queue plus SQLite's own write lock (BEGIN IMMEDIATE) across
  * processes. Durability: `synchronous=FULL` by default, so a commit is fsynced to the WAL before `atomic` resolves
@@ -8,7 +8,8 @@
 import type Database from 'better-sqlite3';
 import { AppError } from '../core/errors.ts';
 import { openStore, type Store } from '../store/db.ts';
-import type { Head, HistoryQuery, NewRecord, ParamBackend, ParamEvent, ParamTx, SettingsChange, StoreSettings, Transition } from './backend.ts';
+import type { Head, HistoryQuery, NewRecord, ParamBackend, ParamEvent, ParamTx, RailsChange, SettingsChange, StoredRails, StoreSettings, Transition } from './backend.ts';
+import { parseStoredRails } from './rails.ts';
 import { parseUpdateRecord, type UpdateRecord, type UpdateState, type UpdateType } from './record.ts';
 
 /** Options for {@link openSqliteBackend}. */
@@ -30,6 +31,7 @@ interface RecordRow {
 
 interface EventRow { event_id: number; update_id: number; from_state: string | null; to_state: string; at_ms: number; actor: string; detail: string | null }
 interface SettingsRow { paused: number; allowed_markets: string | null; at_ms: number; actor: string }
+interface RailsRow { version: number; rails: string; at_ms: number; actor: string; reason: string }
 
 const DEFAULT_SETTINGS: StoreSettings = { paused: false, allowedMarkets: null, changedAtMs: null, changedBy: null };
 
@@ -49,6 +51,15 @@ function toEvent(r: EventRow): ParamEvent {
     eventId: r.event_id, updateId: r.update_id, fromState: r.from_state as UpdateState | null, toState: r.to_state as UpdateState, atMs: r.at_ms,
     actor: r.actor, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
   };
+}
+
+function toRails(r: RailsRow): StoredRails {
+  const where = `stored rails version ${r.version}`;
+  let json: unknown;
+  try { json = JSON.parse(r.rails) as unknown; } catch (e) {
+    throw new AppError('schema', `The ${where} is not valid JSON (${(e as Error).message}). The store may be damaged.`, { context: { version: r.version }, cause: e });
+  }
+  return { version: r.version, rails: parseStoredRails(json, where), atMs: r.at_ms, actor: r.actor, reason: r.reason };
 }
 
 function toSettings(r: SettingsRow | undefined): StoreSettings {
@@ -77,6 +88,8 @@ export class SqliteParamBackend implements ParamBackend {
   private readonly ownsStore: boolean;
   private readonly stmts;
   private readonly dynamic = new Map<string, Database.Statement>();
+  /** Statements on param_rails_log, prepared on first use; null when a read-only store predates that table (defaults apply). */
+  private railsStmts: { latest: Database.Statement; all: Database.Statement; insert: Database.Statement } | null | undefined;
   private queue: Promise<void> = Promise.resolve();
   private inTx = false;
   private readonly txApi: ParamTx;
@@ -152,6 +165,8 @@ export class SqliteParamBackend implements ParamBackend {
   async maxPublishSeq(): Promise<number> { await this.idle(); return this.maxSeqSync(); }
   async events(updateId?: number): Promise<ParamEvent[]> { await this.idle(); return this.eventsSync(updateId); }
   async settings(): Promise<StoreSettings> { await this.idle(); return toSettings(this.stmts.settings.get() as SettingsRow | undefined); }
+  async rails(): Promise<StoredRails | null> { await this.idle(); return this.railsSync(); }
+  async railsHistory(): Promise<StoredRails[]> { await this.idle(); return this.railsHistorySync(); }
 
   /** Outside reads wait while this process has a transaction open on the shared connection (they must not see its uncommitted writes). */
   private async idle(): Promise<void> {
@@ -166,6 +181,24 @@ export class SqliteParamBackend implements ParamBackend {
       if (code.startsWith('SQLITE_BUSY')) throw new AppError('unavailable', `The parameter store ${this.store.path} is locked by another writer and stayed locked past the busy timeout. Retry, or find the process holding it.`, { context: { path: this.store.path }, cause: e });
       throw e;
     }
+  }
+
+  private railsStatements(): { latest: Database.Statement; all: Database.Statement; insert: Database.Statement } | null {
+    if (this.railsStmts !== undefined) return this.railsStmts;
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'param_rails_log'").get() !== undefined;
+    this.railsStmts = has ? {
+      latest: this.db.prepare('SELECT * FROM param_rails_log ORDER BY version DESC LIMIT 1'),
+      all: this.db.prepare('SELECT * FROM param_rails_log ORDER BY version'),
+      insert: this.db.prepare('INSERT INTO param_rails_log (version, rails, at_ms, actor, reason) SELECT COALESCE(MAX(version), 0) + 1, ?, ?, ?, ? FROM param_rails_log'),
+    } : null;
+    return this.railsStmts;
+  }
+  private railsSync(): StoredRails | null {
+    const r = this.railsStatements()?.latest.get() as RailsRow | undefined;
+    return r ? toRails(r) : null;
+  }
+  private railsHistorySync(): StoredRails[] {
+    return ((this.railsStatements()?.all.all() ?? []) as RailsRow[]).map(toRails);
   }
 
   private getSync(id: number): UpdateRecord | null {
@@ -223,6 +256,14 @@ export class SqliteParamBackend implements ParamBackend {
       maxPublishSeq: async () => self.maxSeqSync(),
       events: async (id) => self.eventsSync(id),
       settings: async () => toSettings(s.settings.get() as SettingsRow | undefined),
+      rails: async () => self.railsSync(),
+      railsHistory: async () => self.railsHistorySync(),
+      async setRails(c: RailsChange): Promise<StoredRails> {
+        const st = self.railsStatements();
+        if (!st) throw new AppError('io', `The store ${self.store.path} has no rails table (param_rails_log); open it for writing once so that its migrations run.`, { context: { path: self.store.path } });
+        st.insert.run(JSON.stringify(c.rails), c.atMs, c.actor, c.reason);
+        return self.railsSync()!;
+      },
       async insert(rec: NewRecord, actor: string): Promise<UpdateRecord> {
         if (rec.state !== 'proposed' && rec.state !== 'rejected') throw new AppError('internal', `A new update record must start as proposed or rejected, not ${rec.state}.`);
         let id: number;

@@ -2,30 +2,62 @@
  * `ParameterStore`: the library API of the parameter store over any {@link ParamBackend}. It owns the policy:
  * guard rails at proposal, approval and publication; manual and automatic approval; atomic publication with a
  * compare-and-set on the (market, type) version; expiry, pause and per-update disable; and the watch feed.
- * Times come from the injected clock (epoch ms).
+ * The guard rails belong to the store: versioned and audited ({@link ParameterStore.setRails}), read inside every
+ * atomic section; a caller's own rails may only tighten them. Times come from the injected clock (epoch ms).
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../core/errors.ts';
 import { systemClock, type Clock } from '../core/time.ts';
-import type { HistoryQuery, ParamBackend, ParamTx, StoreSettings } from './backend.ts';
-import { autoApproveBlock, checkInvariants, checkRails, DEFAULT_RAILS, parseRailsConfig, type MarketView, type RailsConfig } from './rails.ts';
-import { canonicalJson, isExpired, type ParamValue, type ProposalDraft, type Rejection, type UpdateRecord, type UpdateState, type UpdateType } from './record.ts';
+import type { HistoryQuery, ParamBackend, ParamReader, ParamTx, StoredRails, StoreSettings } from './backend.ts';
+import {
+  autoApproveBlock, checkInvariants, checkRails, defaultLifetimeMs, DEFAULT_RAILS, diffRails, RailsConfigSchema, tightenRails,
+  type MarketView, type RailsConfig, type RailsFieldChange, type RailsOverride,
+} from './rails.ts';
+import { canonicalJson, isExpired, parseDrafts, type ParamValue, type ProposalDraft, type Rejection, type UpdateRecord, type UpdateState, type UpdateType } from './record.ts';
 
 /** Options of a {@link ParameterStore}. */
 export interface ParameterStoreOptions {
   /** The time source (default: the system clock). */
   readonly clock?: Clock;
-  /** Guard rails (default: {@link DEFAULT_RAILS}). */
-  readonly rails?: RailsConfig;
+  /**
+   * This caller's rails over the store's (any subset, or a full config): **tighten-only**. Every operation merges it
+   * over the store's current rails and throws a `guardRail` AppError naming each field that would loosen them
+   * (smaller minDelayMs, larger maxChange, wider bounds, allowZero or autoApprove true where the store says false,
+   * larger maxTtlMs…). Default: none, so the store's rails apply ({@link DEFAULT_RAILS} while none were set).
+   */
+  readonly rails?: RailsOverride;
+  /** Names {@link rails} in errors, e.g. "rails config ops/tight.json" (default "rails override"). */
+  readonly railsSource?: string;
+}
+
+/** The rails an operation runs under: the store's, tightened by the caller's override if any. */
+export interface EffectiveRails {
+  readonly rails: RailsConfig;
+  /** The store's current rails version, or null when none was ever set (the defaults apply). */
+  readonly stored: StoredRails | null;
+  /** True when the caller's override was applied over the store's rails. */
+  readonly overridden: boolean;
+}
+
+/** Result of {@link ParameterStore.setRails}: the new version and what changed from the previous rails. */
+export interface SetRailsResult {
+  readonly stored: StoredRails;
+  /** Fields that differ from the rails in force before (the previous version, or the defaults), with `loosens`. */
+  readonly changes: RailsFieldChange[];
 }
 
 /** The published head of a (market, type) and whether an updater may still apply it at the store's clock. */
 export interface LatestResult {
   readonly record: UpdateRecord;
-  /** True when now ≥ expiresAt (or the record was marked expired): updaters must not apply it. */
+  /**
+   * True when the record was marked expired, or now ≥ its expiresAt, or now ≥ its timestamp + the maxTtlMs of its
+   * type in the store's current rails (so a lifetime beyond the rails never counts): updaters must not apply it.
+   */
   readonly expired: boolean;
-  /** True only when the record is in state `published` and not expired. */
+  /** True while the store is paused (the global kill switch): nothing may be applied. */
+  readonly paused: boolean;
+  /** True only when the record is in state `published`, not expired, and the store is not paused. */
   readonly usable: boolean;
 }
 
@@ -53,6 +85,11 @@ export interface WatchOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The rails of a store where none were set: {@link DEFAULT_RAILS}, checked. */
+function defaultRails(): RailsConfig {
+  return RailsConfigSchema.parse(DEFAULT_RAILS);
+}
+
 /** Rail rules whose refusal is transient at publish time: the record stays approved and may publish later. */
 const TRANSIENT_RULES = new Set(['pause', 'minDelay']);
 
@@ -67,12 +104,53 @@ function refusal(r: UpdateRecord | { updateId: number }, rej: Rejection): AppErr
 
 /** The parameter store: propose → approve → publish, with guard rails, audit trail and CAS publication. */
 export class ParameterStore {
-  readonly rails: RailsConfig;
   private readonly clock: Clock;
+  private readonly override: RailsOverride | undefined;
+  private readonly railsSource: string;
 
   constructor(readonly backend: ParamBackend, opts: ParameterStoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
-    this.rails = opts.rails ?? parseRailsConfig(DEFAULT_RAILS);
+    this.override = opts.rails;
+    this.railsSource = opts.railsSource ?? 'rails override';
+  }
+
+  /** The rails operations run under now: the store's current version (or the defaults), tightened by this caller's override; throws `guardRail` if the override would loosen them. */
+  async effectiveRails(): Promise<EffectiveRails> {
+    return this.railsIn(this.backend);
+  }
+
+  /** The store's current rails version, or null when none was ever set (then {@link DEFAULT_RAILS} apply). */
+  storedRails(): Promise<StoredRails | null> {
+    return this.backend.rails();
+  }
+
+  /** Every version of the store's rails, oldest first. */
+  railsHistory(): Promise<StoredRails[]> {
+    return this.backend.railsHistory();
+  }
+
+  /**
+   * Sets the store's rails (the complete config) as the next version, recorded with who and why: the one way to
+   * change — loosen as well as tighten — what every proposer, approver and publisher of this store is held to.
+   */
+  async setRails(rails: RailsConfig, by: string, reason: string): Promise<SetRailsResult> {
+    if (by.trim() === '') throw new AppError('badRequest', 'Changing the rails needs the name of who changes them (--by NAME).');
+    if (reason.trim() === '') throw new AppError('badRequest', 'Changing the rails needs a reason (--reason TEXT); it is kept in the rails history.');
+    const checked = RailsConfigSchema.safeParse(rails);
+    if (!checked.success) throw new AppError('config', `The rails to set are not a complete rails config: ${checked.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}. Build them with parseRailsConfig.`);
+    return this.backend.atomic(async (tx) => {
+      const before = (await tx.rails())?.rails ?? defaultRails();
+      const stored = await tx.setRails({ rails: checked.data, atMs: this.now(), actor: by.trim(), reason: reason.trim() });
+      return { stored, changes: diffRails(before, stored.rails) };
+    });
+  }
+
+  private async railsIn(r: ParamReader): Promise<EffectiveRails> {
+    const stored = await r.rails();
+    const base = stored?.rails ?? defaultRails();
+    if (this.override === undefined) return { rails: base, stored, overridden: false };
+    const label = stored ? `the store's rails (version ${stored.version}, set by ${stored.actor})` : 'the store\'s rails (the defaults: none were set)';
+    return { rails: tightenRails(base, this.override, this.railsSource, label), stored, overridden: true };
   }
 
   /** The current time, epoch ms. */
@@ -85,9 +163,12 @@ export class ParameterStore {
    * the live heads of its market overlaid by the batch's other drafts, and stored `rejected` with the rule if refused.
    * A draft whose idempotency key exists returns the existing record (no duplicate); the same key with other content throws.
    */
-  async propose(drafts: readonly ProposalDraft[], opts: { by?: string } = {}): Promise<UpdateRecord[]> {
+  async propose(input: readonly ProposalDraft[], opts: { by?: string } = {}): Promise<UpdateRecord[]> {
+    // The same edge check as a proposal file, for library callers too: safe market names, bounded referenceId and additionalData.
+    const drafts = parseDrafts(input, 'proposals');
     const now = this.now();
     return this.backend.atomic(async (tx) => {
+      const { rails } = await this.railsIn(tx);
       const settings = await tx.settings();
       const out: UpdateRecord[] = [];
       for (const d of drafts) {
@@ -104,10 +185,10 @@ export class ParameterStore {
         const headRec = head ? await tx.get(head.updateId) : null;
         const others = await this.view(tx, d.market, d.updateType);
         for (const o of drafts) if (o !== d && o.market === d.market && o.updateType !== d.updateType) others[o.updateType] = o.newValue as never;
-        const expiresAt = d.expiresAt ?? now + this.rails.ttlMs;
+        const expiresAt = d.expiresAt ?? now + defaultLifetimeMs(rails, d.updateType);
         const rejection = checkRails({
-          rails: this.rails, market: d.market, updateType: d.updateType, newValue: d.newValue, headValue: headRec?.newValue ?? null,
-          venueValue: d.previousValue ?? null, headPublishedAt: headRec?.publishedAt ?? null, others, expiresAt, nowMs: now,
+          rails, market: d.market, updateType: d.updateType, newValue: d.newValue, headValue: headRec?.newValue ?? null,
+          venueValue: d.previousValue ?? null, headPublishedAt: headRec?.publishedAt ?? null, others, expiresAt, timestamp: now, nowMs: now,
           paused: settings.paused, allowedMarkets: settings.allowedMarkets, phase: 'propose',
         });
         out.push(await tx.insert({
@@ -126,7 +207,7 @@ export class ParameterStore {
    */
   async approve(updateId: number, by: string): Promise<UpdateRecord> {
     if (by.trim() === '') throw new AppError('badRequest', 'An approval needs the approver\'s name (--by NAME).');
-    const r = await this.backend.atomic((tx) => this.approveIn(tx, updateId, by, false));
+    const r = await this.backend.atomic(async (tx) => this.approveIn(tx, (await this.railsIn(tx)).rails, updateId, by, false));
     if ('refused' in r) throw refusal(r.record, r.refused);
     if (!('record' in r)) throw new AppError('internal', `Manual approval of update ${updateId} neither approved nor refused it.`);
     return r.record;
@@ -135,10 +216,11 @@ export class ParameterStore {
   /** Approves every proposal (or those in `ids`) that lies within the rails and may be auto-approved; others wait for a person. Ids already approved count as approved; ids in other states are skipped. */
   async autoApprove(ids?: readonly number[]): Promise<AutoApproveResult> {
     return this.backend.atomic(async (tx) => {
+      const { rails } = await this.railsIn(tx);
       const list = ids ? ids : (await tx.history({ states: ['proposed'], limit: 100_000 })).map((r) => r.updateId);
       const res: AutoApproveResult = { approved: [], waiting: [], refused: [] };
       for (const id of list) {
-        const r = await this.approveIn(tx, id, 'auto', true);
+        const r = await this.approveIn(tx, rails, id, 'auto', true);
         if ('refused' in r) res.refused.push(r.record);
         else if ('waiting' in r) res.waiting.push({ updateId: id, reason: r.waiting });
         else if ('record' in r) res.approved.push(r.record);
@@ -147,17 +229,17 @@ export class ParameterStore {
     });
   }
 
-  private async approveIn(tx: ParamTx, updateId: number, by: string, auto: boolean): Promise<{ record: UpdateRecord } | { record: UpdateRecord; refused: Rejection } | { waiting: string } | { skipped: true }> {
+  private async approveIn(tx: ParamTx, rails: RailsConfig, updateId: number, by: string, auto: boolean): Promise<{ record: UpdateRecord } | { record: UpdateRecord; refused: Rejection } | { waiting: string } | { skipped: true }> {
     const rec = await this.mustGet(tx, updateId);
     if (rec.state === 'approved' || (!auto && (rec.state === 'published' || rec.state === 'superseded'))) return { record: rec };
     if (rec.state !== 'proposed') {
       if (auto) return { skipped: true };
       throw new AppError('guardRail', `Update ${updateId} is ${rec.state}, so it cannot be approved; propose a new update.`, { context: { updateId, state: rec.state } });
     }
-    const { rejection, headValue } = await this.recheck(tx, rec, 'approve');
+    const { rejection, headValue } = await this.recheck(tx, rails, rec, 'approve');
     if (rejection) return { record: await this.refuse(tx, rec, rejection), refused: rejection };
     if (auto) {
-      const block = autoApproveBlock(this.rails, rec.updateType, rec.newValue, headValue);
+      const block = autoApproveBlock(rails, rec.updateType, rec.newValue, headValue);
       if (block) return { waiting: block };
     }
     const now = this.now();
@@ -178,20 +260,21 @@ export class ParameterStore {
    */
   async publishMany(ids: readonly number[]): Promise<PublishOutcome[]> {
     return this.backend.atomic(async (tx) => {
+      const { rails } = await this.railsIn(tx);
       const out: PublishOutcome[] = [];
-      for (const id of ids) out.push(await this.publishIn(tx, id));
+      for (const id of ids) out.push(await this.publishIn(tx, rails, id));
       return out;
     });
   }
 
-  private async publishIn(tx: ParamTx, updateId: number): Promise<PublishOutcome> {
+  private async publishIn(tx: ParamTx, rails: RailsConfig, updateId: number): Promise<PublishOutcome> {
     const rec = await this.mustGet(tx, updateId);
     if (rec.state === 'published' || rec.state === 'superseded') return { updateId, ok: true, record: rec, alreadyPublished: true };
     if (rec.state !== 'approved') {
       const fix = rec.state === 'proposed' ? `approve it first (liqcal params approve ${updateId} --by NAME)` : 'propose a new update';
       return { updateId, ok: false, error: new AppError('guardRail', `Update ${updateId} is ${rec.state}, not approved, so it cannot be published; ${fix}.`, { context: { updateId, state: rec.state, rule: 'state' } }) };
     }
-    const { rejection, head, headRec } = await this.recheck(tx, rec, 'publish');
+    const { rejection, head, headRec } = await this.recheck(tx, rails, rec, 'publish');
     if (rejection) {
       if (TRANSIENT_RULES.has(rejection.rule)) return { updateId, ok: false, error: refusal(rec, rejection) };
       await this.refuse(tx, rec, rejection);
@@ -212,14 +295,17 @@ export class ParameterStore {
     return { updateId, ok: true, record: next, alreadyPublished: false };
   }
 
-  /** The published head of (market, type) with its expiry status, or null if nothing was ever published there. */
+  /** The published head of (market, type) with its expiry, pause and usability status, or null if nothing was ever published there. */
   async latest(market: string, updateType: UpdateType): Promise<LatestResult | null> {
     const head = await this.backend.head(market, updateType);
     if (!head) return null;
     const record = await this.backend.get(head.updateId);
     if (!record) throw new AppError('internal', `The head of ${market} ${updateType} points at missing update ${head.updateId}; run verify.`);
-    const expired = record.state === 'expired' || isExpired(record, this.now());
-    return { record, expired, usable: record.state === 'published' && !expired };
+    const [settings, stored] = await Promise.all([this.backend.settings(), this.backend.rails()]);
+    const now = this.now();
+    const maxTtlMs = (stored?.rails ?? defaultRails()).types[updateType].maxTtlMs;
+    const expired = record.state === 'expired' || isExpired(record, now) || now >= record.timestamp + maxTtlMs;
+    return { record, expired, paused: settings.paused, usable: record.state === 'published' && !expired && !settings.paused };
   }
 
   /** Records by ascending updateId, filtered by market, type, states and fromId. */
@@ -341,14 +427,14 @@ export class ParameterStore {
     return view as MarketView;
   }
 
-  private async recheck(tx: ParamTx, rec: UpdateRecord, phase: 'approve' | 'publish') {
+  private async recheck(tx: ParamTx, rails: RailsConfig, rec: UpdateRecord, phase: 'approve' | 'publish') {
     const [settings, head] = await Promise.all([tx.settings(), tx.head(rec.market, rec.updateType)]);
     const headRec = head ? await tx.get(head.updateId) : null;
     const others = await this.view(tx, rec.market, rec.updateType);
     let rejection: Rejection | null = (head?.version ?? 0) === rec.baseVersion ? null : this.conflict(rec, head?.version ?? 0);
     rejection ??= checkRails({
-      rails: this.rails, market: rec.market, updateType: rec.updateType, newValue: rec.newValue, headValue: headRec?.newValue ?? null, venueValue: rec.previousValue,
-      headPublishedAt: headRec?.publishedAt ?? null, others, expiresAt: rec.expiresAt, nowMs: this.now(), paused: settings.paused, allowedMarkets: settings.allowedMarkets, phase,
+      rails, market: rec.market, updateType: rec.updateType, newValue: rec.newValue, headValue: headRec?.newValue ?? null, venueValue: rec.previousValue,
+      headPublishedAt: headRec?.publishedAt ?? null, others, expiresAt: rec.expiresAt, timestamp: rec.timestamp, nowMs: this.now(), paused: settings.paused, allowedMarkets: settings.allowedMarkets, phase,
     });
     return { rejection, head, headRec, headValue: headRec?.newValue ?? null };
   }

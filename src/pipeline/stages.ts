@@ -96,19 +96,25 @@ export async function recommendStage(ctx: StageContext): Promise<RecommendReport
   return report;
 }
 
-/** The parameter store of the pipeline (SQLite in the run's store, or PostgreSQL), with its rails and the wall clock. */
+/**
+ * The parameter store of the pipeline (SQLite in the run's store, or PostgreSQL) with the wall clock. The store's own
+ * rails apply; the pipeline's `params.rails`, if any, may only tighten them (a loosening field fails the stage with a
+ * `guardRail` error naming it).
+ */
 export async function openParameterStore(ctx: StageContext): Promise<{ params: ParameterStore; close: () => Promise<void> }> {
   const [{ ParameterStore }, { SqliteParamBackend }] = await Promise.all([import('../params/store.ts'), import('../params/sqlite-backend.ts')]);
+  const override = ctx.pipeline.railsOverride;
+  const railsOpts = override ? { rails: override, railsSource: `rails of ${ctx.pipeline.file} (params.rails)` } : {};
   const pg = ctx.pipeline.config.store.postgres;
   if (!pg) {
     const backend = new SqliteParamBackend(ctx.store);
-    return { params: new ParameterStore(backend, { clock: ctx.clock, rails: ctx.pipeline.rails }), close: () => backend.close() };
+    return { params: new ParameterStore(backend, { clock: ctx.clock, ...railsOpts }), close: () => backend.close() };
   }
   const url = pg.url ?? process.env[pg.urlEnv!];
   if (!url) throw new AppError('config', `${ctx.pipeline.file}: store.postgres.urlEnv names ${pg.urlEnv}, which is not set. Export it with the PostgreSQL URL (postgres://user@host:5432/db).`, { context: { env: pg.urlEnv } });
   const { openPostgresBackend } = await import('../params/postgres-backend.ts');
   const backend = await openPostgresBackend({ url, ...(pg.schema ? { schema: pg.schema } : {}) });
-  return { params: new ParameterStore(backend, { clock: ctx.clock, rails: ctx.pipeline.rails }), close: () => backend.close() };
+  return { params: new ParameterStore(backend, { clock: ctx.clock, ...railsOpts }), close: () => backend.close() };
 }
 
 /** The values updaters run on now: per market, the head record of each type if it is in state published. */

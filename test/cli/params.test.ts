@@ -35,10 +35,16 @@ describe('liqcal params', () => {
   writeFileSync(rails, JSON.stringify({ types: { maintenanceMarginRatio: { minDelayMs: 0 } } }));
 
   it('proposes from a file (idempotently), approves, publishes, and reads back latest and history', async () => {
-    const proposed = await ok(['propose', '--db', db, '--file', file, '--json']);
+    // One of the three is refused: exit code 10, and the output still lists all three (the others stay proposed).
+    const first = await params(['propose', '--db', db, '--file', file, '--json']);
+    expect(first.code, first.stderr).toBe(10);
+    expect(first.stderr).toMatch(/1 of 3 proposal\(s\) were refused by the guard rails \(bounds/);
+    const proposed = JSON.parse(first.stdout);
     expect(proposed.map((r: { state: string }) => r.state)).toEqual(['proposed', 'proposed', 'rejected']);
     expect(proposed[2].rejection).toMatchObject({ rule: 'bounds', values: { value: 3 } });
-    const again = await ok(['propose', '--db', db, '--file', file, '--json']);
+    const replay = await params(['propose', '--db', db, '--file', file, '--json']);
+    expect(replay.code).toBe(10);
+    const again = JSON.parse(replay.stdout);
     expect(again.map((r: { updateId: number }) => r.updateId)).toEqual(proposed.map((r: { updateId: number }) => r.updateId));
     const [mm, im] = proposed as { updateId: number }[];
 
@@ -51,7 +57,7 @@ describe('liqcal params', () => {
     const latest = await ok(['latest', '--db', db, '--market', 'BTC-PERP', '--type', 'maintenanceMarginRatio', '--json']);
     expect(latest).toMatchObject({ updateId: mm!.updateId, newValue: 0.05, state: 'published', usable: true, expired: false });
     const none = await params(['latest', '--db', db, '--market', 'BTC-PERP', '--type', 'initialMarginRatio', '--json']);
-    expect(none.code).toBe(4);
+    expect(none.code).toBe(11);
     expect(none.stderr).toMatch(/Nothing has been published for BTC-PERP initialMarginRatio/);
     const history = await ok(['history', '--db', db, '--market', 'BTC-PERP', '--json']);
     expect(history.map((r: { updateId: number }) => r.updateId)).toEqual([mm!.updateId, im!.updateId, proposed[2].updateId]);
@@ -59,7 +65,7 @@ describe('liqcal params', () => {
     expect(human.stdout).toMatch(/maintenanceMarginRatio\s+0\.05\s+null\s+published/);
   });
 
-  it('refuses while paused, holds a second publish for the debounce unless the rails file allows it, and disables', async () => {
+  it('refuses while paused, holds a second publish for the debounce unless the store\'s rails allow it, and disables', async () => {
     const d2 = tmp.path('d2.json');
     writeFileSync(d2, JSON.stringify([{ market: 'BTC-PERP', updateType: 'maintenanceMarginRatio', newValue: 0.055, referenceId: 'run-2' }]));
     const [p] = await ok(['propose', '--db', db, '--file', d2, '--json']);
@@ -69,10 +75,16 @@ describe('liqcal params', () => {
     expect(early.code).toBe(10);
     expect(JSON.parse(early.stdout).error.context.rule).toBe('minDelay');
     expect(await ok(['pause', '--db', db, '--by', 'ops', '--json'])).toMatchObject({ paused: true, changedBy: 'ops' });
-    const paused = await params(['publish', '--db', db, String(p.updateId), '--rails', rails, '--json']);
+    const paused = await params(['publish', '--db', db, String(p.updateId), '--json']);
     expect(JSON.parse(paused.stdout).error.context.rule).toBe('pause');
     await ok(['resume', '--db', db, '--json']);
-    expect(await ok(['publish', '--db', db, String(p.updateId), '--rails', rails, '--json'])).toMatchObject({ version: 2 });
+    // A --rails file may only tighten the store's rails: lifting the debounce is refused, naming the field…
+    const loosened = await params(['publish', '--db', db, String(p.updateId), '--rails', rails, '--json']);
+    expect(loosened.code).toBe(10);
+    expect(JSON.parse(loosened.stdout).error.context).toMatchObject({ rule: 'railsOverride', fields: ['types.maintenanceMarginRatio.minDelayMs'] });
+    // …and is done, audited, on the store's rails instead.
+    expect(await ok(['rails', 'set', '--db', db, '--file', rails, '--by', 'ops', '--reason', 'recalibrate back to back', '--json'])).toMatchObject({ version: 1, setBy: 'ops' });
+    expect(await ok(['publish', '--db', db, String(p.updateId), '--json'])).toMatchObject({ version: 2 });
     const im = (await ok(['history', '--db', db, '--type', 'initialMarginRatio', '--json']))[0];
     expect(await ok(['disable', '--db', db, String(im.updateId), '--json'])).toMatchObject({ state: 'disabled' });
     const bad = await params(['propose', '--db', db, '--file', tmp.path('missing.json'), '--json']);

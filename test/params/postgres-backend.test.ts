@@ -118,6 +118,25 @@ describe.skipIf(!available)('PostgreSQL backend', () => {
     expect((await b.atomic((tx) => tx.insert(draft(), 'tester'))).updateId).toBe(rec.updateId + 1);
   });
 
+  it('keeps the rails log append-only at the database: no update, delete, truncate, skipped or blank-author version', async () => {
+    const b = await fresh();
+    const rails = parseRailsConfig({ types: { closeFactor: { minDelayMs: 0 } } });
+    await b.atomic((tx) => tx.setRails({ rails, atMs: T0, actor: 'alice', reason: 'test' }));
+    const schema = b.name.split('/')[1]!;
+    const raw = new pg.Client({ connectionString: dbUrl });
+    await raw.connect();
+    try {
+      await expect(raw.query(`UPDATE "${schema}".param_rails_log SET actor = 'mallory'`)).rejects.toThrow(/append-only/);
+      await expect(raw.query(`DELETE FROM "${schema}".param_rails_log`)).rejects.toThrow(/append-only/);
+      await expect(raw.query(`TRUNCATE "${schema}".param_rails_log`)).rejects.toThrow(/append-only/);
+      await expect(raw.query(`INSERT INTO "${schema}".param_rails_log VALUES (5, '{}', 0, 'x', 'y')`)).rejects.toThrow(/advance by one/);
+      await expect(raw.query(`INSERT INTO "${schema}".param_rails_log VALUES (2, '{}', 0, ' ', 'y')`)).rejects.toThrow(/check constraint/);
+    } finally {
+      await raw.end();
+    }
+    expect(await b.railsHistory()).toEqual([{ version: 1, rails, atMs: T0, actor: 'alice', reason: 'test' }]);
+  });
+
   it('rolls back everything when the section throws, and refuses nested sections', async () => {
     const b = await fresh();
     await expect(b.atomic(async (tx) => { await tx.insert(draft(), 'tester'); throw new Error('boom'); })).rejects.toThrow('boom');
@@ -200,7 +219,8 @@ describe.skipIf(!available)('PostgreSQL: two ParameterStores on two pools', () =
     const b = await fresh(a.name.split('/')[1]);
     const clock = testClock();
     const rails = parseRailsConfig({ types: { closeFactor: { minDelayMs: 0 } } });
-    const [sa, sb] = [new ParameterStore(a, { clock, rails }), new ParameterStore(b, { clock, rails })];
+    const [sa, sb] = [new ParameterStore(a, { clock }), new ParameterStore(b, { clock })];
+    await sa.setRails(rails, 'test', 'publish closeFactor back to back');
     for (let r = 0; r < 8; r++) {
       const [pa] = await sa.propose([{ market: 'SOL-PERP', updateType: 'closeFactor', newValue: 0.5, referenceId: `a-${r}` }]);
       const [pb] = await sb.propose([{ market: 'SOL-PERP', updateType: 'closeFactor', newValue: 0.55, referenceId: `b-${r}` }]);

@@ -45,7 +45,8 @@ describe('parameter store properties', () => {
   it('no sequence of proposals, approvals and publishes yields a published value outside its rails or a broken invariant', async () => {
     await fc.assert(fc.asyncProperty(fc.array(cmd, { minLength: 20, maxLength: 80, size: 'max' }), async (cmds) => {
       const clock = testClock();
-      const store = new ParameterStore(openSqliteBackend(':memory:'), { clock, rails });
+      const store = new ParameterStore(openSqliteBackend(':memory:'), { clock });
+      await store.setRails(rails, 'test', 'property test rails');
       const ids: number[] = [];
       let paused = false;
       const live = new Map<string, Partial<Record<T, number>>>(MARKETS.map((m) => [m, {}]));

@@ -14,7 +14,11 @@ import { openSqliteBackend } from '../../src/params/sqlite-backend.ts';
 import { ParameterStore } from '../../src/params/store.ts';
 
 const [mode, db, a, b] = process.argv.slice(2);
-const store = new ParameterStore(openSqliteBackend(db!), { rails: parseRailsConfig({ types: { closeFactor: { minDelayMs: 0 } } }) });
+const store = new ParameterStore(openSqliteBackend(db!));
+// The test lifts the minimum delay in the store's rails (the audited way; a caller's own rails may only tighten them).
+if ((await store.storedRails())?.rails.types.closeFactor.minDelayMs !== 0) {
+  await store.setRails(parseRailsConfig({ types: { closeFactor: { minDelayMs: 0 } } }), 'publisher-child', 'tests publish closeFactor back to back');
+}
 const say = (x: unknown): void => { process.stdout.write(`${JSON.stringify(x)}\n`); };
 let n = 0;
 

@@ -5,7 +5,7 @@ import type { LeverageTier, ProposalDraft } from '../../src/params/record.ts';
 import { openSqliteBackend } from '../../src/params/sqlite-backend.ts';
 import { ParameterStore } from '../../src/params/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { testClock } from './store-contract.ts';
+import { storeWithRails, testClock } from './store-contract.ts';
 
 const tmp = tempDir('liqcal-rails-');
 afterAll(() => tmp.cleanup());
@@ -14,9 +14,9 @@ let n = 0;
 const stores: ParameterStore[] = [];
 afterEach(async () => { await Promise.all(stores.splice(0).map((s) => s.backend.close())); });
 
-function setup(rails: unknown = {}) {
+async function setup(rails: unknown = {}) {
   const clock = testClock();
-  const store = new ParameterStore(openSqliteBackend(tmp.path(`r${n++}.db`)), { clock, rails: parseRailsConfig(rails) });
+  const store = await storeWithRails(openSqliteBackend(tmp.path(`r${n++}.db`)), rails, { clock });
   stores.push(store);
   return { store, clock };
 }
@@ -38,7 +38,7 @@ async function refusedRule(p: Promise<unknown>): Promise<string> {
 
 describe('guard rails', () => {
   it('minDelay: a second publish of one (market, type) waits for the debounce, then succeeds', async () => {
-    const { store, clock } = setup();
+    const { store, clock } = await setup();
     await publishNow(store, d('maintenanceMarginRatio', 0.05));
     const [r] = await store.propose([d('maintenanceMarginRatio', 0.052)]);
     await store.approve(r!.updateId, 'x');
@@ -50,7 +50,7 @@ describe('guard rails', () => {
   });
 
   it('maxChange absolute: a step larger than the limit is stored as rejected with the numbers', async () => {
-    const { store, clock } = setup();
+    const { store, clock } = await setup();
     await publishNow(store, d('maintenanceMarginRatio', 0.05));
     clock.t += H;
     const [r] = await store.propose([d('maintenanceMarginRatio', 0.0701)]);
@@ -59,7 +59,7 @@ describe('guard rails', () => {
   });
 
   it('maxChange relative: |to − from| ≤ limit·|from|, and a relative change from 0 is impossible', async () => {
-    const { store, clock } = setup();
+    const { store, clock } = await setup();
     await publishNow(store, d('maxLeverage', 20));
     clock.t += H;
     const [tooFar, ok] = await store.propose([d('maxLeverage', 26), d('maxLeverage', 25)]);
@@ -69,13 +69,13 @@ describe('guard rails', () => {
   });
 
   it('maxChange also binds against the venue value the caller read', async () => {
-    const { store } = setup();
+    const { store } = await setup();
     const [r] = await store.propose([d('maintenanceMarginRatio', 0.05, { previousValue: 0.03 })]);
     expect(r).toMatchObject({ state: 'rejected', rejection: { rule: 'maxChange', values: { against: 'venue value', from: 0.03 } } });
   });
 
   it('bounds: values outside [min, max] are refused', async () => {
-    const { store } = setup();
+    const { store } = await setup();
     const [lo, hi, ok] = await store.propose([d('closeFactor', 0.01), d('closeFactor', 1.5), d('closeFactor', 1)]);
     expect(lo).toMatchObject({ state: 'rejected', rejection: { rule: 'bounds', values: { value: 0.01, min: 0.05, max: 1 } } });
     expect(hi).toMatchObject({ state: 'rejected', rejection: { rule: 'bounds' } });
@@ -83,7 +83,7 @@ describe('guard rails', () => {
   });
 
   it('nonZero: zero is refused where unsafe and allowed for the latency buffer', async () => {
-    const { store } = setup({ types: { liquidationPenalty: { min: 0 } } });
+    const { store } = await setup({ types: { liquidationPenalty: { min: 0 } } });
     const [pen, buf] = await store.propose([d('liquidationPenalty', 0), d('oracleLatencyBufferBps', 0)]);
     expect(pen).toMatchObject({ state: 'rejected', rejection: { rule: 'nonZero' } });
     expect(buf!.state).toBe('proposed');
@@ -95,7 +95,7 @@ describe('guard rails', () => {
     expect(checkInvariants({ liquidationPenalty: 0.05, maintenanceMarginRatio: 0.05 })).toMatchObject({ rule: 'invariant' });
     expect(checkInvariants({ maxLeverage: 11, initialMarginRatio: 0.1 })).toMatchObject({ rule: 'invariant' });
     expect(checkInvariants({ maintenanceMarginRatio: 0.05, initialMarginRatio: 0.1, liquidationPenalty: 0.01, maxLeverage: 10 })).toBeNull();
-    const { store, clock } = setup();
+    const { store, clock } = await setup();
     await publishNow(store, d('initialMarginRatio', 0.06));
     clock.t += H;
     const [r] = await store.propose([d('maintenanceMarginRatio', 0.06)]);
@@ -103,7 +103,7 @@ describe('guard rails', () => {
   });
 
   it('invariants are re-checked at publish time against values published since the proposal', async () => {
-    const { store, clock } = setup();
+    const { store, clock } = await setup();
     await publishNow(store, d('maintenanceMarginRatio', 0.05));
     await publishNow(store, d('initialMarginRatio', 0.07));
     clock.t += H;
@@ -133,10 +133,10 @@ describe('guard rails', () => {
   });
 
   it('allowlist: the rails config and the store settings each restrict markets', async () => {
-    const { store } = setup({ markets: ['ETH-PERP'] });
+    const { store } = await setup({ markets: ['ETH-PERP'] });
     const [r] = await store.propose([d('closeFactor', 0.5)]);
     expect(r).toMatchObject({ state: 'rejected', rejection: { rule: 'allowlist', values: { market: 'BTC-PERP' } } });
-    const s2 = setup().store;
+    const s2 = (await setup()).store;
     const [ok] = await s2.propose([d('closeFactor', 0.5)]);
     await s2.approve(ok!.updateId, 'x');
     await s2.setAllowedMarkets(['ETH-PERP'], 'ops');
@@ -144,7 +144,7 @@ describe('guard rails', () => {
   });
 
   it('expiry: a proposal already past its expiry is refused, and one that expires before publication is marked expired', async () => {
-    const { store, clock } = setup();
+    const { store, clock } = await setup();
     const [past] = await store.propose([d('closeFactor', 0.5, { expiresAt: clock.t })]);
     expect(past).toMatchObject({ state: 'rejected', rejection: { rule: 'expiry' } });
     const [r] = await store.propose([d('closeFactor', 0.6)]);
@@ -155,7 +155,7 @@ describe('guard rails', () => {
   });
 
   it('pause: the global kill switch holds every publication until resumed', async () => {
-    const { store } = setup();
+    const { store } = await setup();
     const [r] = await store.propose([d('closeFactor', 0.5)]);
     await store.approve(r!.updateId, 'x');
     await store.pause('guardian');
@@ -165,7 +165,7 @@ describe('guard rails', () => {
   });
 
   it('disable: a disabled update never publishes', async () => {
-    const { store } = setup();
+    const { store } = await setup();
     const [r] = await store.propose([d('closeFactor', 0.5)]);
     await store.approve(r!.updateId, 'x');
     await store.disable(r!.updateId, 'guardian');
@@ -173,7 +173,7 @@ describe('guard rails', () => {
   });
 
   it('auto-approval: approves within the rails; manual types and breaker de-escalation wait for a person', async () => {
-    const { store, clock } = setup({ types: { liquidationPenalty: { autoApprove: false } } });
+    const { store, clock } = await setup({ types: { liquidationPenalty: { autoApprove: false } } });
     await publishNow(store, d('circuitBreaker', { state: 'HALT', reasons: ['oracle stale'] }));
     clock.t += 1;
     const [cb, pen, cf] = await store.propose([d('circuitBreaker', { state: 'NORMAL', reasons: [] }), d('liquidationPenalty', 0.01), d('closeFactor', 0.5)]);

@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteBackend } from '../../src/params/sqlite-backend.ts';
 import { ParameterStore } from '../../src/params/store.ts';
+import { parseRailsConfig } from '../../src/params/rails.ts';
 import { openStore } from '../../src/store/db.ts';
+import { MIGRATIONS } from '../../src/store/migrations/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { describeStoreContract, testClock } from './store-contract.ts';
 
@@ -28,6 +30,28 @@ describe('sqlite parameter tables', () => {
     expect(() => s.db.prepare("UPDATE param_events SET actor = 'x'").run()).toThrow(/append-only/);
     expect(s.db.pragma('integrity_check', { simple: true })).toBe('ok');
     s.close();
+  });
+
+  it('keep the rails log append-only and its versions gapless at the database level; a read-only older store reads the defaults', async () => {
+    const path = tmp.path('rails-log.db');
+    const backend = openSqliteBackend(path);
+    const store = new ParameterStore(backend, { clock: testClock() });
+    await store.setRails(parseRailsConfig({ types: { closeFactor: { minDelayMs: 0 } } }), 'alice', 'test');
+    await backend.close();
+    const s = openStore(path);
+    expect(() => s.db.prepare("UPDATE param_rails_log SET actor = 'mallory'").run()).toThrow(/append-only/);
+    expect(() => s.db.prepare('DELETE FROM param_rails_log').run()).toThrow(/append-only/);
+    expect(() => s.db.prepare("INSERT INTO param_rails_log VALUES (5, '{}', 0, 'x', 'y')").run()).toThrow(/advance by one/);
+    expect(() => s.db.prepare("INSERT INTO param_rails_log VALUES (2, '{}', 0, '  ', 'y')").run()).toThrow(/CHECK/);
+    expect(() => s.db.prepare("INSERT INTO param_rails_log VALUES (2, 'not json', 0, 'x', 'y')").run()).toThrow(/CHECK/);
+    s.close();
+    // A store from before migration 5, opened read-only (no migration runs): the defaults apply, nothing fails.
+    const old = tmp.path('pre-rails.db');
+    openStore(old, { migrations: MIGRATIONS.filter((m) => m.version < 5) }).close();
+    const ro = openSqliteBackend(old, { readonly: true });
+    expect(await ro.rails()).toBeNull();
+    expect(await ro.railsHistory()).toEqual([]);
+    await ro.close();
   });
 
   it('commits with synchronous=FULL by default', async () => {

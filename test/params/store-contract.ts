@@ -13,6 +13,16 @@ import { ParameterStore, proposeApprovePublish } from '../../src/params/store.ts
 const T0 = Date.UTC(2025, 0, 1);
 const H = 3_600_000;
 
+/**
+ * A ParameterStore over `backend` whose store rails are `override` merged over the defaults, set the audited way
+ * (`setRails`, by "test"): what tests use to lift e.g. the minimum delay, since a caller's own rails may only tighten.
+ */
+export async function storeWithRails(backend: ParamBackend, override: unknown, opts: { clock?: { now(): EpochMs } } = {}): Promise<ParameterStore> {
+  const store = new ParameterStore(backend, opts.clock ? { clock: opts.clock } : {});
+  await store.setRails(parseRailsConfig(override), 'test', 'test setup');
+  return store;
+}
+
 /** A settable clock (epoch ms). */
 export function testClock(t = T0): { t: number; now(): EpochMs } {
   return { t, now() { return this.t as EpochMs; } };
@@ -41,7 +51,7 @@ export function describeStoreContract(name: string, makeBackend: () => Promise<P
       const backend = await makeBackend();
       open.push(backend);
       const clock = testClock();
-      const store = new ParameterStore(backend, { clock, rails: parseRailsConfig(railsOverride) });
+      const store = await storeWithRails(backend, railsOverride, { clock });
       return { backend, clock, store };
     }
 
@@ -221,6 +231,107 @@ export function describeStoreContract(name: string, makeBackend: () => Promise<P
       expect(await backend.atomic(async (tx) => [await tx.nextPublishSeq(), await tx.maxPublishSeq()])).toEqual([1, 0]);
       expect(await backend.settings()).toEqual({ paused: false, allowedMarkets: null, changedAtMs: null, changedBy: null });
       expect(await backend.atomic((tx) => tx.changeSettings({ allowedMarkets: ['M'], atMs: T0, actor: 'ops' }))).toEqual({ paused: false, allowedMarkets: ['M'], changedAtMs: T0, changedBy: 'ops' });
+    });
+
+    it('keeps the store\'s rails as an append-only, versioned log with who, when and why; the defaults apply before any', async () => {
+      const backend = await makeBackend();
+      open.push(backend);
+      const clock = testClock();
+      const store = new ParameterStore(backend, { clock });
+      expect(await backend.rails()).toBeNull();
+      expect(await backend.railsHistory()).toEqual([]);
+      expect(await store.effectiveRails()).toMatchObject({ stored: null, overridden: false, rails: parseRailsConfig({}) });
+      const loose = parseRailsConfig({ types: { closeFactor: { minDelayMs: 0, max: 0.9 } } });
+      const v1 = await store.setRails(loose, 'alice', 'hourly recalibration');
+      expect(v1.stored).toEqual({ version: 1, rails: loose, atMs: T0, actor: 'alice', reason: 'hourly recalibration' });
+      expect(v1.changes).toEqual([
+        { field: 'types.closeFactor.minDelayMs', from: H, to: 0, loosens: true, why: 'a smaller minDelayMs' },
+        { field: 'types.closeFactor.max', from: 1, to: 0.9, loosens: false, why: '' },
+      ]);
+      clock.t += 1000;
+      const tight = parseRailsConfig({ ttlMs: H, types: { closeFactor: { maxTtlMs: 2 * H } } });
+      const v2 = await store.setRails(tight, 'bob', 'incident: shorter lifetimes');
+      expect(v2.stored).toMatchObject({ version: 2, actor: 'bob', atMs: T0 + 1000 });
+      expect(await backend.rails()).toEqual(v2.stored);
+      expect((await backend.railsHistory()).map((v) => [v.version, v.actor, v.reason])).toEqual([[1, 'alice', 'hourly recalibration'], [2, 'bob', 'incident: shorter lifetimes']]);
+      expect((await backend.railsHistory())[0]!.rails).toEqual(loose);
+      // The backend numbers versions itself, gapless; a rolled-back change leaves no version behind.
+      await expect(backend.atomic(async (tx) => { await tx.setRails({ rails: tight, atMs: T0, actor: 'x', reason: 'y' }); throw new Error('boom'); })).rejects.toThrow('boom');
+      expect((await backend.atomic((tx) => tx.setRails({ rails: tight, atMs: T0 + 2000, actor: 'carol', reason: 'again' }))).version).toBe(3);
+      await rejectsWith(store.setRails(tight, ' ', 'why'), 'badRequest');
+      await rejectsWith(store.setRails(tight, 'dave', ''), 'badRequest');
+      expect(await backend.railsHistory()).toHaveLength(3);
+      // The defaults of a new version come from the store's rails: a proposal's default lifetime is min(ttlMs, maxTtlMs).
+      const [r] = await store.propose([{ market: 'BTC-PERP', updateType: 'closeFactor', newValue: 0.5 }]);
+      expect(r).toMatchObject({ state: 'proposed', expiresAt: T0 + 1000 + H });
+    });
+
+    it('applies a caller\'s rails only to tighten the store\'s: a loosening field is refused by name and nothing is stored', async () => {
+      const { backend, clock } = await setup({ types: { closeFactor: { minDelayMs: 0 } } });
+      const tighter = new ParameterStore(backend, { clock, rails: { types: { closeFactor: { max: 0.4 } } }, railsSource: 'rails config tight.json' });
+      const [r] = await tighter.propose([{ market: 'BTC-PERP', updateType: 'closeFactor', newValue: 0.5 }]);
+      expect(r).toMatchObject({ state: 'rejected', rejection: { rule: 'bounds', values: { max: 0.4 } } });
+      expect((await tighter.effectiveRails()).rails.types.closeFactor).toMatchObject({ max: 0.4, minDelayMs: 0 });
+      // The defaults are tighter than these store rails (minDelayMs 1 h > 0): passing them is allowed.
+      expect((await new ParameterStore(backend, { clock, rails: parseRailsConfig({}) }).effectiveRails()).rails.types.closeFactor.minDelayMs).toBe(H);
+      for (const [override, field] of [
+        [{ types: { closeFactor: { max: 1.5 } } }, 'types.closeFactor.max'],
+        [{ types: { maintenanceMarginRatio: { min: 0.0001 } } }, 'types.maintenanceMarginRatio.min'],
+        [{ types: { maintenanceMarginRatio: { maxChange: { mode: 'absolute', limit: 0.5 } } } }, 'types.maintenanceMarginRatio.maxChange'],
+        [{ types: { maintenanceMarginRatio: { maxChange: null } } }, 'types.maintenanceMarginRatio.maxChange'],
+        [{ types: { maxLeverage: { maxChange: { mode: 'absolute', limit: 0.01 } } } }, 'types.maxLeverage.maxChange'],
+        [{ types: { initialMarginRatio: { minDelayMs: 0 } } }, 'types.initialMarginRatio.minDelayMs'],
+        [{ types: { closeFactor: { allowZero: true } } }, 'types.closeFactor.allowZero'],
+        [{ types: { circuitBreaker: { autoApproveDeescalation: true } } }, 'types.circuitBreaker.autoApproveDeescalation'],
+        [{ types: { circuitBreaker: { requireReasons: false } } }, 'types.circuitBreaker.requireReasons'],
+        [{ types: { leverageTiers: { maxTiers: 50 } } }, 'types.leverageTiers.maxTiers'],
+        [{ types: { closeFactor: { maxTtlMs: 7 * H } } }, 'types.closeFactor.maxTtlMs'],
+        [{ ttlMs: 7 * H }, 'ttlMs'],
+      ] as const) {
+        const s = new ParameterStore(backend, { clock, rails: override as never, railsSource: 'rails config loose.json' });
+        const err = await rejectsWith(s.propose([{ market: 'BTC-PERP', updateType: 'closeFactor', newValue: 0.6, referenceId: field }]), 'guardRail', 'railsOverride');
+        expect(err.context['fields']).toEqual([field]);
+        expect(err.message).toContain(`rails config loose.json would loosen the store's rails (version 1, set by test): ${field}`);
+        await rejectsWith(s.publish(r!.updateId), 'guardRail', 'railsOverride');
+      }
+      const manual = await storeWithRails(await makeBackend().then((b) => { open.push(b); return b; }), { types: { closeFactor: { autoApprove: false } } }, { clock });
+      const auto = new ParameterStore(manual.backend, { clock, rails: { types: { closeFactor: { autoApprove: true } } } });
+      await rejectsWith(auto.autoApprove(), 'guardRail', 'railsOverride');
+      const listed = await storeWithRails(await makeBackend().then((b) => { open.push(b); return b; }), { markets: ['BTC-PERP'] }, { clock });
+      await rejectsWith(new ParameterStore(listed.backend, { clock, rails: { markets: null } }).propose([]), 'guardRail', 'railsOverride');
+      await rejectsWith(new ParameterStore(listed.backend, { clock, rails: { markets: ['BTC-PERP', 'ETH-PERP'] } }).propose([]), 'guardRail', 'railsOverride');
+      expect(await new ParameterStore(listed.backend, { clock, rails: { markets: [] } }).propose([])).toEqual([]);
+      // Nothing of the refused calls was stored.
+      expect((await backend.history({})).map((x) => x.updateId)).toEqual([r!.updateId]);
+    });
+
+    it('bounds a record\'s lifetime: expiresAt in the past or beyond timestamp + maxTtlMs is refused, and latest never trusts a longer one', async () => {
+      const { store, clock } = await setup();
+      const [past, far, max, ok] = await store.propose([
+        mmr(0.05, { expiresAt: T0 - 1 }), imr(0.1, { expiresAt: T0 + 6 * H + 1 }), mmr(0.051, { expiresAt: Number.MAX_SAFE_INTEGER }), imr(0.11, { expiresAt: T0 + 6 * H }),
+      ]);
+      expect(past).toMatchObject({ state: 'rejected', rejection: { rule: 'expiry' } });
+      expect(far).toMatchObject({ state: 'rejected', rejection: { rule: 'maxTtl', values: { maxTtlMs: 6 * H, lifetimeMs: 6 * H + 1 } } });
+      expect(max).toMatchObject({ state: 'rejected', rejection: { rule: 'maxTtl' } });
+      expect(ok).toMatchObject({ state: 'proposed', expiresAt: T0 + 6 * H });
+      await store.approve(ok!.updateId, 'x');
+      await store.publish(ok!.updateId);
+      expect(await store.latest('BTC-PERP', 'initialMarginRatio')).toMatchObject({ usable: true, expired: false, paused: false });
+      // Tightening the store's maxTtlMs later shortens what latest trusts, whatever expiresAt says.
+      await store.setRails(parseRailsConfig({ types: { initialMarginRatio: { minDelayMs: 0, maxTtlMs: H } } }), 'ops', 'shorter lifetimes');
+      clock.t += H;
+      expect(await store.latest('BTC-PERP', 'initialMarginRatio')).toMatchObject({ usable: false, expired: true, record: { state: 'published' } });
+    });
+
+    it('reports a head as not usable while the store is paused', async () => {
+      const { store } = await setup();
+      const [a] = await store.propose([mmr(0.05)]);
+      await store.approve(a!.updateId, 'x');
+      await store.publish(a!.updateId);
+      await store.pause('ops');
+      expect(await store.latest('BTC-PERP', 'maintenanceMarginRatio')).toMatchObject({ usable: false, expired: false, paused: true });
+      await store.resume('ops');
+      expect(await store.latest('BTC-PERP', 'maintenanceMarginRatio')).toMatchObject({ usable: true, paused: false });
     });
 
     it('stores a refused proposal as rejected with the rule and numbers', async () => {

@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seedStoreRails } from '../helpers/store-rails.ts';
 
 const SHARED = new URL('../../../shared/data/market/binance-spot__finom-static-klines/', import.meta.url).pathname;
 
@@ -44,7 +45,7 @@ export function writeTickPipeline(dir: string, patch: Record<string, unknown> = 
     store: { db: `${name}.db` },
     policy: { name: 'har', calibrationDays: 60, retrainEveryDays: 30 },
     backtest: { days: 30, warmupDays: 60, retrainEveryDays: 30, policies: ['static', 'har'], stressSeeds: 1 },
-    params: { approval: 'auto', by: 'test', rails: NO_DELAY_RAILS },
+    params: { approval: 'auto', by: 'test' },
     report: { outDir: 'reports' },
     retries: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200 },
     runtime: { graceMs: 5_000, leaseMs: 5_000 },
@@ -53,5 +54,8 @@ export function writeTickPipeline(dir: string, patch: Record<string, unknown> = 
   };
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(doc, null, 2));
+  // Looser rails than the defaults belong to the store (a pipeline's params.rails may only tighten them).
+  const db = (doc.store as { db?: string }).db;
+  if (db) seedStoreRails(join(dir, db), NO_DELAY_RAILS);
   return file;
 }

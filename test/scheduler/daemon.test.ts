@@ -11,6 +11,7 @@ import { runCli, spawnCli } from '../helpers/cli.ts';
 import { startTestServer } from '../helpers/http-server.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { NO_DELAY_RAILS, writeSlice } from '../pipeline/fixture.ts';
+import { seedStoreRails } from '../helpers/store-rails.ts';
 
 /** A `liqcal schedule --json` child process and what it printed so far. */
 interface Daemon {
@@ -115,6 +116,7 @@ describe('liqcal schedule', () => {
     // Bars already in the store; the venue answers "nothing new" after 1.5 s, so every run spends that long in ingest.
     const imported = await runCli(['import-csv', '--db', join(tmp.dir, 'tick.db'), '--venue', 'binance-spot', '--symbol', 'BTCUSDT', '--interval', '1h', writeSlice(tmp.dir, 'BTCUSDT')]);
     expect(imported.code, imported.stderr).toBe(0);
+    seedStoreRails(join(tmp.dir, 'tick.db'), NO_DELAY_RAILS);
     const server = await startTestServer(() => ({ status: 200, body: '[]', delayMs: 1_500 }));
     try {
       const file = join(tmp.dir, 'tick.json');
@@ -122,7 +124,6 @@ describe('liqcal schedule', () => {
         name: 'tick', markets: ['BTCUSDT'], store: { db: 'tick.db' },
         venue: { kind: 'live', venue: 'binance-spot', baseUrl: server.url, days: 30, httpRetries: 0 },
         policy: { name: 'har', calibrationDays: 60, retrainEveryDays: 30 },
-        params: { rails: NO_DELAY_RAILS },
         runtime: { graceMs: 0, leaseMs: 5_000 },
         jobs: [{ name: 'tick', cron: '*/2 * * * * *', stages: ['ingest', 'recommend', 'publish'] }],
       }));

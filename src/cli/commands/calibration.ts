@@ -10,7 +10,7 @@ import type { BacktestRow } from '../../calibration/backtest.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
-import { list, makeOutput, positiveInt, table } from '../output.ts';
+import { list, makeOutput, positiveInt, table, nonNegativeInt } from '../output.ts';
 
 // The calibration stack imports the forecasters (TensorFlow.js) lazily, inside the actions.
 
@@ -76,7 +76,7 @@ export function registerCalibration(program: Command): void {
     .option('--config <file>', 'policy configuration (JSON, see src/calibration/config.ts)')
     .option('--breakers <file>', 'circuit-breaker configuration (JSON)')
     .option('--calibration-days <n>', 'out-of-sample history the policy runs over', positiveInt('--calibration-days'), 120)
-    .option('--seed <n>', 'seed', positiveInt('--seed'), 42)
+    .option('--seed <n>', 'seed', nonNegativeInt('--seed'), 42)
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ liqcal recommend --db data/liqcal.db --symbols BTCUSDT,ETHUSDT --json')
     .action(async (f: { symbols: string[]; db: string; venue?: string; interval: string; policy: string; confidence?: number; horizon?: string; config?: string; breakers?: string; calibrationDays: number; seed: number; json?: boolean }) => {
@@ -112,7 +112,7 @@ export function registerCalibration(program: Command): void {
     .option('--retrain-every-days <n>', 'refit the forecasters every n days', positiveInt('--retrain-every-days'), 90)
     .option('--warmup-days <n>', 'out-of-sample history before --from that calibrates the scale', positiveInt('--warmup-days'), 180)
     .option('--sim-seeds <n>', 'liquidation-simulator seeds per episode (0: skip the replay)', (v: string) => Number(v), 10)
-    .option('--seed <n>', 'seed', positiveInt('--seed'), 42)
+    .option('--seed <n>', 'seed', nonNegativeInt('--seed'), 42)
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ liqcal backtest --db data/liqcal.db --symbols BTCUSDT,ETHUSDT --interval 1h --from 2024-01-01 --to 2025-10-31 \\\n      --confidence 0.99 --horizon 4h --policies static,ewma,garch,har,ml,ml-anticipatory --json')
     .action(async (f: { symbols: string[]; from: string; to: string; db: string; venue?: string; interval: string; confidence: number; horizon: string; policies: string; config?: string; retrainEveryDays: number; warmupDays: number; simSeeds: number; seed: number; json?: boolean }) => {

@@ -15,7 +15,7 @@ import type { forecastLatest } from '../../forecasting/train.ts';
 import type { RecommendReport } from '../../calibration/recommend.ts';
 import type { LatestResult } from '../../params/store.ts';
 import { recommendationTable } from './calibration.ts';
-import { list, makeOutput, positiveInt, table } from '../output.ts';
+import { list, makeOutput, positiveInt, table, nonNegativeInt } from '../output.ts';
 
 const pct = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(digits)}%`);
 
@@ -43,7 +43,7 @@ export function registerDemo(program: Command): void {
   program.command('demo')
     .description('Offline end-to-end run: simulated venue on loopback → HTTP ingest → store → data status.')
     .option('--db <path>', 'store file', DEFAULT_DB_PATH)
-    .option('--seed <n>', 'simulator seed', positiveInt('--seed'), 7)
+    .option('--seed <n>', 'simulator seed', nonNegativeInt('--seed'), 7)
     .option('--days <n>', 'days of history to ingest (a year gives the model enough spike episodes to learn from)', positiveInt('--days'), 365)
     .option('--symbols <list>', 'symbols to simulate', list, [...DEMO_SYMBOLS])
     .option('--models-dir <dir>', 'model registry directory', 'models')

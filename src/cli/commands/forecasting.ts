@@ -8,7 +8,7 @@ import type { MlEpochProgress } from '../../forecasting/ml/model.ts';
 import { DEFAULT_DB_PATH, openStore, type Store } from '../../store/db.ts';
 import { MarketData } from '../../store/market-data.ts';
 import { RunLedger } from '../../store/runs.ts';
-import { list, makeOutput, positiveInt, table } from '../output.ts';
+import { list, makeOutput, positiveInt, table, nonNegativeInt } from '../output.ts';
 import { createProgress, type Progress, type ProgressTask } from '../progress.ts';
 
 /** Opens a store read-only, or says where stores come from when there is none at `path`. */
@@ -69,7 +69,7 @@ export function registerForecasting(program: Command): void {
     .option('--horizon <h>', 'forecast horizon', '24h')
     .option('--model <name>', 'registry name (default vol-<horizon>)')
     .option('--models-dir <dir>', 'model registry directory', DEFAULT_MODELS_DIR)
-    .option('--seed <n>', 'seed', positiveInt('--seed'), 42)
+    .option('--seed <n>', 'seed', nonNegativeInt('--seed'), 42)
     .option('--epochs <n>', 'maximum epochs', positiveInt('--epochs'))
     .option('--spike-k <k>', 'a spike is forward RV above k × the trailing 30-day median', spikeK, 2)
     .option('--no-promote', 'save without promoting')
@@ -150,7 +150,7 @@ Needs a promoted model for the horizon: train one first with liqcal train --hori
     .option('--models <list>', `models to compare (${DEFAULT_MODEL_NAMES.join(', ')}, har-sv)`, list)
     .option('--retrain-every-days <n>', 'refit every N days (expanding window)', positiveInt('--retrain-every-days'), 30)
     .option('--spike-k <k>', 'a spike is forward RV above k × the trailing 30-day median', spikeK, 2)
-    .option('--seed <n>', 'seed', positiveInt('--seed'), 42)
+    .option('--seed <n>', 'seed', nonNegativeInt('--seed'), 42)
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'no progress lines')
     .addHelpText('after', `

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AppError } from '../../core/errors.ts';
+import { AppError, EXIT_CODES } from '../../core/errors.ts';
 import { iso } from '../../core/time.ts';
+import type { StoredRails } from '../../params/backend.ts';
 import { proposalFileJsonSchema, updateRecordJsonSchema } from '../../params/json-schema.ts';
-import { parseRailsConfig, type RailsConfig } from '../../params/rails.ts';
+import { diffRails, parseRailsConfig, parseRailsOverride, RailsConfigSchema, DEFAULT_RAILS, type RailsConfig, type RailsFieldChange } from '../../params/rails.ts';
 import { parseDrafts, UPDATE_TYPES, type UpdateRecord, type UpdateType } from '../../params/record.ts';
 import { openSqliteBackend } from '../../params/sqlite-backend.ts';
-import { ParameterStore } from '../../params/store.ts';
+import { ParameterStore, type LatestResult, type ParameterStoreOptions } from '../../params/store.ts';
 import { DEFAULT_DB_PATH } from '../../store/db.ts';
-import { list, makeOutput, positiveInt, table } from '../output.ts';
+import { list, makeOutput, nonNegativeInt, positiveId, positiveInt, table } from '../output.ts';
 
 interface Common { db: string; rails?: string; json?: boolean }
 
@@ -22,20 +23,50 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-function loadRails(path: string | undefined): RailsConfig {
-  return path === undefined ? parseRailsConfig({}) : parseRailsConfig(readJson(path, 'rails config'), `rails config ${path}`);
+/** The per-command `--rails` file as a tighten-only override of the store's rails (checked, not merged), or none. */
+function railsOptions(path: string | undefined): Pick<ParameterStoreOptions, 'rails' | 'railsSource'> {
+  if (path === undefined) return {};
+  const where = `rails config ${path}`;
+  return { rails: parseRailsOverride(readJson(path, 'rails config'), where), railsSource: where };
 }
 
 /** Opens the store, runs `fn`, and always closes it. */
 async function withStore<T>(flags: Common, fn: (s: ParameterStore) => Promise<T>, readonly = false): Promise<T> {
-  const store = new ParameterStore(openSqliteBackend(flags.db, { readonly }), { rails: loadRails(flags.rails) });
+  const opts = railsOptions(flags.rails);
+  const store = new ParameterStore(openSqliteBackend(flags.db, { readonly }), opts);
   try { return await fn(store); } finally { await store.backend.close(); }
 }
 
-function updateId(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new AppError('config', `The update id must be a positive integer, not "${value}".`, { context: { id: value } });
-  return n;
+/** Parses the `<id>` argument of approve, publish and disable: a positive decimal integer, else exit code 2. */
+const updateId = positiveId('The update id');
+
+/** Why a `latest` result may not be applied (null when it is usable). */
+function unusableReason(l: LatestResult): string | null {
+  if (l.usable) return null;
+  const r = l.record;
+  const why = [
+    ...(r.state !== 'published' ? [`it is ${r.state}`] : []),
+    ...(l.expired ? [`it expired (expiresAt ${iso(r.expiresAt)}, or its lifetime exceeds the rails' maxTtlMs)`] : []),
+    ...(l.paused ? ['the store is paused (liqcal params resume lifts it)'] : []),
+  ];
+  return `The published value of ${r.market} ${r.updateType} (update ${r.updateId}) is not usable: ${why.join('; ')}. Do not apply it.`;
+}
+
+/** A rails version for output: who, when, why, the rails, and what changed from the version before (or the defaults). */
+function railsVersionView(v: StoredRails, before: RailsConfig) {
+  return { version: v.version, atMs: v.atMs, setBy: v.actor, reason: v.reason, rails: v.rails, changes: diffRails(before, v.rails) };
+}
+
+function changesText(changes: readonly RailsFieldChange[]): string {
+  if (changes.length === 0) return '  (no field changed)';
+  return changes.map((c) => `  ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}${c.loosens ? `  LOOSENS (${c.why})` : ''}`).join('\n');
+}
+
+function railsText(r: RailsConfig): string {
+  const head = `markets: ${r.markets?.join(', ') ?? 'any'}; default lifetime ttlMs: ${r.ttlMs} ms`;
+  const width = Math.max(...UPDATE_TYPES.map((t) => t.length));
+  const rows = UPDATE_TYPES.map((t) => `${t.padEnd(width)}  ${Object.entries(r.types[t]).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? `${(v as { mode: string }).mode}:${(v as { limit: number }).limit}` : String(v)}`).join(' ')}`);
+  return [head, ...rows].join('\n');
 }
 
 function updateType(value: string): UpdateType {
@@ -53,7 +84,7 @@ function recordsTable(rs: readonly UpdateRecord[]): string {
 
 function common(cmd: Command, rails = true): Command {
   cmd.option('--db <path>', 'store file', DEFAULT_DB_PATH).option('--json', 'print as JSON');
-  if (rails) cmd.option('--rails <file>', 'guard-rails config (JSON; fields missing from it keep their safe defaults)');
+  if (rails) cmd.option('--rails <file>', 'tighten-only override of the store\'s rails for this command (JSON, any subset); refused with exit code 10, naming the field, if it loosens any');
   return cmd;
 }
 
@@ -61,13 +92,20 @@ function common(cmd: Command, rails = true): Command {
 export function registerParams(program: Command): void {
   const params = program.command('params').description('The parameter store: propose → approve → publish bounded parameter updates; read them back.');
 
-  common(params.command('propose').description('Store proposals from a JSON array of {market, updateType, newValue, referenceId?}; refused ones are stored as rejected with the rule.'))
+  common(params.command('propose').description('Store proposals from a JSON array of {market, updateType, newValue, referenceId?, expiresAt?}; refused ones are stored as rejected with the rule. Exit code 10 if any proposal was refused (the output still lists all).'))
     .requiredOption('--file <file>', 'JSON array of proposals')
     .option('--by <name>', 'who proposes', 'cli')
     .action(async (flags: Common & { file: string; by: string }) => {
       const drafts = parseDrafts(readJson(flags.file, 'proposal file'), `proposal file ${flags.file}`);
       const records = await withStore(flags, (s) => s.propose(drafts, { by: flags.by }));
       makeOutput(flags).result(records, () => recordsTable(records));
+      // The output lists every proposal; the exit code tells a script whether any was refused.
+      const refused = records.filter((r) => r.state === 'rejected' || r.state === 'expired');
+      if (refused.length > 0) {
+        const rules = [...new Set(refused.map((r) => r.rejection?.rule ?? r.state))].join(', ');
+        process.stderr.write(`liqcal: ${refused.length} of ${records.length} proposal(s) were refused by the guard rails (${rules}: update ${refused.map((r) => r.updateId).join(', ')}) and are stored as rejected with the rule; ${records.length - refused.length} stored as proposed. Exit code ${EXIT_CODES.guardRail}.\n`);
+        process.exitCode = EXIT_CODES.guardRail;
+      }
     });
 
   common(params.command('approve').description('Approve a proposal by id; records who and when. The rails are checked again.'))
@@ -85,13 +123,19 @@ export function registerParams(program: Command): void {
       makeOutput(flags).result(r, () => `published update ${r.updateId}: ${r.market} ${r.updateType} = ${show(r.newValue)} (version ${r.version})`);
     });
 
-  common(params.command('latest').description('The published update of a market and type, with `expired` and `usable` flags.'), false)
+  common(params.command('latest').description('The published update of a market and type, with `expired`, `paused` and `usable` flags. Exit code 11 when there is no usable value (nothing published, or the head is expired, disabled or the store paused).'), false)
     .requiredOption('--market <m>', 'market')
     .requiredOption('--type <t>', `update type (${UPDATE_TYPES.join(', ')})`, updateType)
     .action(async (flags: Common & { market: string; type: UpdateType }) => {
       const l = await withStore(flags, (s) => s.latest(flags.market, flags.type), true);
-      if (!l) throw new AppError('badRequest', `Nothing has been published for ${flags.market} ${flags.type} in ${flags.db}; check the market and type, or publish one first.`, { context: { market: flags.market, type: flags.type } });
-      makeOutput(flags).result({ ...l.record, expired: l.expired, usable: l.usable }, () => `${recordsTable([l.record])}\n${l.usable ? 'usable' : l.expired ? 'EXPIRED: do not apply' : `not usable (${l.record.state})`}`);
+      if (!l) throw new AppError('unusable', `Nothing has been published for ${flags.market} ${flags.type} in ${flags.db}, so there is no value to apply; check the market and type, or publish one first.`, { context: { market: flags.market, type: flags.type } });
+      const why = unusableReason(l);
+      makeOutput(flags).result({ ...l.record, expired: l.expired, paused: l.paused, usable: l.usable }, () => `${recordsTable([l.record])}\n${l.usable ? 'usable' : l.expired ? 'EXPIRED: do not apply' : `NOT USABLE (${l.paused ? 'store paused' : l.record.state}): do not apply`}`);
+      // The record is printed either way (with expired, paused and usable); the exit code tells a script not to apply it.
+      if (why) {
+        process.stderr.write(`liqcal: ${why}\n`);
+        process.exitCode = EXIT_CODES.unusable;
+      }
     });
 
   common(params.command('history').description('Every update, oldest first (an array of records), filtered by market, type and id.'), false)
@@ -108,7 +152,7 @@ export function registerParams(program: Command): void {
     });
 
   common(params.command('watch').description('Stream newly published updates (NDJSON with --json) until SIGINT or SIGTERM.'), false)
-    .option('--after-seq <n>', 'start after this publish sequence (default: only new publications)', positiveInt('--after-seq'))
+    .option('--after-seq <n>', 'start after this publish sequence, 0 for the first (default: only new publications)', nonNegativeInt('--after-seq'))
     .option('--poll-ms <ms>', 'poll interval', positiveInt('--poll-ms'), 250)
     .action(async (flags: Common & { afterSeq?: number; pollMs: number }) => {
       const ac = new AbortController();
@@ -162,10 +206,44 @@ export function registerParams(program: Command): void {
       makeOutput(flags).result(st, () => `allowed markets: ${st.allowedMarkets?.join(', ') ?? 'any'}`);
     });
 
+  registerRails(params);
+
   params.command('schema').description('Print the JSON Schema of the update record (or of the proposal file with --proposal).')
     .option('--proposal', 'the schema of the propose --file array instead')
     .option('--json', 'accepted like on every command (the schema is JSON either way)')
     .action((flags: { proposal?: boolean; json?: boolean }) => {
       process.stdout.write(`${JSON.stringify(flags.proposal ? proposalFileJsonSchema() : updateRecordJsonSchema(), null, 2)}\n`);
+    });
+}
+
+/** `liqcal params rails …`: the store's guard rails, versioned and audited. */
+function registerRails(params: Command): void {
+  const rails = params.command('rails').description('The store\'s guard rails: versioned, changed only by `rails set` (who and why recorded); every proposer, approver and publisher is held to them.');
+
+  common(rails.command('set').description('Set the store\'s rails from a file (any subset; missing fields take the safe defaults, not the current values) as the next version, recorded with who and why. The only way to loosen them.'), false)
+    .requiredOption('--file <file>', 'rails JSON (see `liqcal params rails show --json` for every field)')
+    .requiredOption('--by <name>', 'who changes the rails')
+    .requiredOption('--reason <text>', 'why (kept in the rails history)')
+    .action(async (flags: Common & { file: string; by: string; reason: string }) => {
+      const next = parseRailsConfig(readJson(flags.file, 'rails file'), `rails file ${flags.file}`);
+      const { stored, changes } = await withStore(flags, (s) => s.setRails(next, flags.by, flags.reason));
+      makeOutput(flags).result({ version: stored.version, atMs: stored.atMs, setBy: stored.actor, reason: stored.reason, rails: stored.rails, changes },
+        () => `rails version ${stored.version} set by ${stored.actor} at ${iso(stored.atMs)}: ${stored.reason}\n${changesText(changes)}`);
+    });
+
+  common(rails.command('show').description('The rails in force: version, who set them, when and why, and every field (the defaults when none were set).'), false)
+    .action(async (flags: Common) => {
+      const cur = await withStore(flags, (s) => s.storedRails(), true);
+      const effective = cur?.rails ?? RailsConfigSchema.parse(DEFAULT_RAILS);
+      const view = { version: cur?.version ?? null, source: cur ? 'store' : 'defaults', atMs: cur?.atMs ?? null, setBy: cur?.actor ?? null, reason: cur?.reason ?? null, rails: effective };
+      makeOutput(flags).result(view, () => `${cur ? `rails version ${cur.version}, set by ${cur.actor} at ${iso(cur.atMs)}: ${cur.reason}` : 'no rails set in this store: the defaults (DEFAULT_RAILS) apply'}\n${railsText(effective)}`);
+    });
+
+  common(rails.command('history').description('Every version of the store\'s rails, oldest first, with who, when, why and what changed.'), false)
+    .action(async (flags: Common) => {
+      const versions = await withStore(flags, (s) => s.railsHistory(), true);
+      const out = versions.map((v, i) => railsVersionView(v, i === 0 ? RailsConfigSchema.parse(DEFAULT_RAILS) : versions[i - 1]!.rails));
+      makeOutput(flags).result(out, () => (out.length === 0 ? 'No rails were ever set in this store: the defaults apply.' : table(['version', 'time', 'by', 'reason', 'changed'],
+        out.map((v) => [v.version, iso(v.atMs), v.setBy, v.reason, v.changes.map((c) => `${c.field}${c.loosens ? ' (looser)' : ''}`).join(', ') || '-']))));
     });
 }

@@ -5,7 +5,7 @@ import { createReplayProvider } from '../../ingest/replay/replay.ts';
 import { startVenueServer } from '../../ingest/replay/wire-server.ts';
 import { createSimulatorProvider } from '../../ingest/simulator/provider.ts';
 import { DEFAULT_DB_PATH, openStore } from '../../store/db.ts';
-import { list, makeOutput, positiveInt } from '../output.ts';
+import { list, makeOutput, positiveInt, nonNegativeInt } from '../output.ts';
 
 interface ServeFlags { db: string; port: number; host: string; venue?: string; seed: number; symbols?: string[]; genesis?: string; rateLimit?: number; json?: boolean }
 
@@ -22,7 +22,7 @@ async function serveUntilSignal(server: { url: string; close(): Promise<void> },
 export function registerServeVenue(program: Command): void {
   const cmd = program.command('serve-venue').description("Serve an offline venue on loopback in Binance's wire format (/api/v3/klines, /fapi/v1/klines, /fapi/v1/fundingRate, /futures/data/openInterestHist).");
   const common = (c: Command): Command => c
-    .option('--port <n>', 'port (0 picks a free one)', positiveInt('--port'), 8787)
+    .option('--port <n>', 'port (0 picks a free one)', nonNegativeInt('--port'), 8787)
     .option('--host <host>', 'bind address (loopback by default)', '127.0.0.1')
     .option('--rate-limit <perMinute>', 'answer 429 with Retry-After beyond this many requests per minute', positiveInt('--rate-limit'))
     .option('--json', 'print the listening URL as JSON');
@@ -38,7 +38,7 @@ export function registerServeVenue(program: Command): void {
       await serveUntilSignal(server, () => store.close());
     });
   common(cmd.command('simulator').description('Serve the seeded market simulator (see src/ingest/simulator/README.md).'))
-    .option('--seed <n>', 'random seed', positiveInt('--seed'), 1)
+    .option('--seed <n>', 'random seed', nonNegativeInt('--seed'), 1)
     .option('--symbols <list>', 'symbols to simulate (default BTCUSDT,ETHUSDT,SOLUSDT,BNBUSDT)', list)
     .option('--genesis <time>', 'first simulated instant (ISO UTC)')
     .action(async (flags: ServeFlags) => {
