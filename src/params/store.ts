@@ -14,7 +14,7 @@ import {
   autoApproveBlock, checkInvariants, checkRails, defaultLifetimeMs, DEFAULT_RAILS, diffRails, RailsConfigSchema, tightenRails,
   type MarketView, type RailsConfig, type RailsFieldChange, type RailsOverride,
 } from './rails.ts';
-import { canonicalJson, isExpired, parseDrafts, type ParamValue, type ProposalDraft, type Rejection, type UpdateRecord, type UpdateState, type UpdateType } from './record.ts';
+import { canonicalJson, isExpired, type ParamValue, type ProposalDraft, type Rejection, type UpdateRecord, type UpdateState, type UpdateType } from './record.ts';
 
 /** Options of a {@link ParameterStore}. */
 export interface ParameterStoreOptions {
@@ -163,9 +163,7 @@ export class ParameterStore {
    * the live heads of its market overlaid by the batch's other drafts, and stored `rejected` with the rule if refused.
    * A draft whose idempotency key exists returns the existing record (no duplicate); the same key with other content throws.
    */
-  async propose(input: readonly ProposalDraft[], opts: { by?: string } = {}): Promise<UpdateRecord[]> {
-    // The same edge check as a proposal file, for library callers too: safe market names, bounded referenceId and additionalData.
-    const drafts = parseDrafts(input, 'proposals');
+  async propose(drafts: readonly ProposalDraft[], opts: { by?: string } = {}): Promise<UpdateRecord[]> {
     const now = this.now();
     return this.backend.atomic(async (tx) => {
       const { rails } = await this.railsIn(tx);
