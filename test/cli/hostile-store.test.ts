@@ -4,8 +4,7 @@
  * such rows anyway never crashes a reader; a --db that is no liqcal store exits 9 naming the file; interrupted ingest
  * and import runs never stay `running`.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.ts';
