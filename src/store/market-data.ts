@@ -203,6 +203,12 @@ export class MarketData {
     }
   }
 
+  /** Every stored (venue, symbol, interval) of `kind`, whatever its rows (funding: interval `event`), ordered. */
+  private seriesOf(kind: DataKind): { venue: string; symbol: string; interval: string }[] {
+    const k = KINDS[kind];
+    return this.store.db.prepare(`SELECT DISTINCT venue, symbol, ${k.hasInterval ? 'interval' : `'${FUNDING_INTERVAL}'`} AS interval FROM ${k.table} ORDER BY venue, symbol, interval`).all() as { venue: string; symbol: string; interval: string }[];
+  }
+
   /** The rules stored rows of a series must obey now, or undefined when its interval is unknown (nothing readable). */
   private readRules(kind: DataKind, interval: string): TimeRules | undefined {
     try {
@@ -314,7 +320,7 @@ export class MarketData {
     const out: { kind: DataKind; venue: string; symbol: string; interval: string; rows: number }[] = [];
     for (const kind of Object.keys(KINDS) as DataKind[]) {
       const k = KINDS[kind];
-      const groups = this.store.db.prepare(`SELECT DISTINCT venue, symbol, ${k.hasInterval ? 'interval' : `'${FUNDING_INTERVAL}' AS interval`} FROM ${k.table} ORDER BY venue, symbol, interval`).all() as { venue: string; symbol: string; interval: string }[];
+      const groups = this.seriesOf(kind);
       for (const g of groups) {
         const valid = this.validTime(kind, g.interval);
         const r = this.store.db.prepare(`SELECT COUNT(*) AS n FROM ${k.table} WHERE venue = ? AND symbol = ?${k.hasInterval ? ' AND interval = ?' : ''} AND NOT (${valid.sql})`)
@@ -336,7 +342,7 @@ export class MarketData {
     const now = this.clock.now();
     for (const kind of Object.keys(KINDS) as DataKind[]) {
       const k = KINDS[kind];
-      const groups = this.store.db.prepare(`SELECT DISTINCT venue, symbol, ${k.hasInterval ? 'interval' : `'${FUNDING_INTERVAL}' AS interval`} FROM ${k.table} ORDER BY venue, symbol, interval`).all() as { venue: string; symbol: string; interval: string }[];
+      const groups = this.seriesOf(kind);
       for (const g of groups) {
         let rules: TimeRules | undefined;
         let intervalProblem: string | undefined;
@@ -395,8 +401,7 @@ export class MarketData {
     const out: SeriesSummary[] = [];
     for (const kind of Object.keys(KINDS) as DataKind[]) {
       const k = KINDS[kind];
-      const iv = k.hasInterval ? 'interval' : `'${FUNDING_INTERVAL}'`;
-      const groups = this.store.db.prepare(`SELECT DISTINCT venue, symbol, ${iv} AS interval FROM ${k.table} ORDER BY venue, symbol, interval`).all() as { venue: string; symbol: string; interval: string }[];
+      const groups = this.seriesOf(kind);
       for (const g of groups) {
         const valid = this.validTime(kind, g.interval);
         const r = this.store.db.prepare(`SELECT COUNT(*) AS n, MIN(${k.timeCol}) AS first, MAX(${k.timeCol}) AS last FROM ${k.table}
